@@ -1,0 +1,127 @@
+//! Layering and validation of settings, through the public API.
+
+use hearth_config::{ConfigError, LogFormat, Sources, load};
+use std::io::Write;
+
+#[test]
+fn defaults_are_valid_and_embedded() {
+    let settings = load(&Sources::defaults_only()).expect("defaults load");
+    assert_eq!(settings.listen.to_string(), "127.0.0.1:50051");
+    assert!(settings.database.is_embedded());
+    assert!(settings.bus.is_embedded());
+    assert!(settings.database.migrate_on_start());
+    assert_eq!(settings.telemetry.log_format, LogFormat::Auto);
+}
+
+#[test]
+fn file_then_overrides_layer_in_order() {
+    let mut file = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    writeln!(
+        file,
+        "listen = \"0.0.0.0:6000\"\n[county]\nslug = \"jonkoping\"\nscb_code = \"06\"\n[database]\nurl = \"postgres://hearth:pw@db/hearth_jonkoping\"\nmax_connections = 4"
+    )
+    .expect("write");
+    let sources = Sources {
+        file: Some(file.path().to_path_buf()),
+        environment: false,
+        overrides: vec![("database.max_connections".into(), "7".into())],
+    };
+    let settings = load(&sources).expect("layered settings load");
+    assert_eq!(settings.county.slug, "jonkoping");
+    assert_eq!(settings.listen.port(), 6000);
+    assert_eq!(settings.database.max_connections, 7, "override beats file");
+    assert!(
+        !settings.database.migrate_on_start(),
+        "PostgreSQL migrates through `hearth migrate`"
+    );
+    let printed = settings.to_masked_toml();
+    assert!(
+        printed.contains("postgres://hearth:********@db/hearth_jonkoping"),
+        "{printed}"
+    );
+    assert!(!printed.contains(":pw@"), "{printed}");
+}
+
+#[test]
+fn secrets_are_masked_when_printed() {
+    let sources = Sources::defaults_only()
+        .with_override("bus.password", "very-secret")
+        .with_override("bus.nats_url", "nats://hearth:other-secret@nats:4222");
+    let settings = load(&sources).expect("load");
+    assert_eq!(
+        settings.bus.password.as_ref().map(|p| p.expose().as_str()),
+        Some("very-secret")
+    );
+    let printed = settings.to_masked_toml();
+    assert!(!printed.contains("very-secret"), "{printed}");
+    assert!(!format!("{settings:?}").contains("very-secret"));
+}
+
+fn invalid_key(sources: Sources) -> String {
+    match load(&sources) {
+        Err(ConfigError::Invalid { key, .. }) => key.to_owned(),
+        Err(other) => other.to_string(),
+        Ok(_) => "loaded".to_owned(),
+    }
+}
+
+#[test]
+fn validation_names_the_bad_key() {
+    let base = Sources::defaults_only;
+    assert_eq!(
+        invalid_key(base().with_override("county.slug", "Dalarna")),
+        "county.slug"
+    );
+    assert_eq!(
+        invalid_key(base().with_override("county.scb_code", "2")),
+        "county.scb_code"
+    );
+    assert_eq!(
+        invalid_key(base().with_override("database.url", "mysql://x")),
+        "database.url"
+    );
+    assert_eq!(
+        invalid_key(base().with_override("telemetry.sample_ratio", "1.5")),
+        "telemetry.sample_ratio"
+    );
+    assert_eq!(
+        invalid_key(base().with_override("bus.nats_url", "http://x")),
+        "bus.nats_url"
+    );
+    assert_eq!(
+        invalid_key(base().with_override("bus.max_attempts", "0")),
+        "bus.max_attempts"
+    );
+}
+
+#[test]
+fn type_errors_and_unknown_keys_name_the_key() {
+    let error = load(&Sources::defaults_only().with_override("database.max_connections", "many"))
+        .expect_err("not a number");
+    assert!(error.to_string().contains("max_connections"), "{error}");
+    let error = load(&Sources::defaults_only().with_override("databse.url", "x"))
+        .expect_err("unknown section");
+    assert!(error.to_string().contains("databse"), "{error}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let sources = Sources::standard(Some("/nonexistent/hearth.toml".into()));
+    let error = load(&sources).expect_err("missing file");
+    assert!(
+        error.to_string().contains("/nonexistent/hearth.toml"),
+        "{error}"
+    );
+}
+
+#[test]
+fn standalone_needs_postgres_and_nats() {
+    let settings = load(&Sources::defaults_only()).expect("load");
+    let error = settings
+        .validate_standalone()
+        .expect_err("embedded is not standalone");
+    assert!(error.to_string().contains("database.url"), "{error}");
+}

@@ -1,0 +1,46 @@
+//! Compiles `proto/hearth/**/*.proto` with protox (a pure-Rust protobuf compiler), so that no
+//! system `protoc` is needed, and writes the descriptor set for server reflection.
+
+use std::path::{Path, PathBuf};
+
+fn collect_protos(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_protos(&path, found)?;
+        } else if path.extension().is_some_and(|ext| ext == "proto") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let proto_root = manifest_dir.join("../../proto");
+    let mut files = Vec::new();
+    collect_protos(&proto_root.join("hearth"), &mut files)?;
+    files.sort();
+    println!("cargo:rerun-if-changed={}", proto_root.display());
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+
+    let descriptor_set = protox::Compiler::new([&proto_root])?
+        .include_imports(true)
+        .include_source_info(true)
+        .open_files(&files)?
+        .file_descriptor_set();
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    let descriptor_bytes = prost::Message::encode_to_vec(&descriptor_set);
+    std::fs::write(out_dir.join("hearth_descriptor.bin"), descriptor_bytes)?;
+
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        // RPCs that a service has not built yet answer `Unimplemented` (DESIGN.md, "Work in stages").
+        .generate_default_stubs(true)
+        .compile_fds(descriptor_set)?;
+    Ok(())
+}

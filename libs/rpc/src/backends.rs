@@ -1,0 +1,124 @@
+//! Settings → backends: the database of a service, the bus, and the token verifier.
+//! The one place that decides between embedded and production backends.
+
+use hearth_auth::{DevelopmentKey, TokenVerifier, VerifierOptions};
+use hearth_bus::{EventBus, InProcessBus, InProcessConfig, NatsAuth, NatsBus, NatsConfig};
+use hearth_config::Settings;
+use hearth_domain::CountySlug;
+use hearth_store::{Db, StoreTarget};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("event bus: {0}")]
+    Bus(String),
+    #[error("auth key `{path}`: {message}")]
+    Key { path: PathBuf, message: String },
+    #[error("auth: {0}")]
+    Auth(String),
+    #[error(transparent)]
+    Store(#[from] hearth_store::StoreError),
+}
+
+pub struct Backends {
+    pub bus: Arc<dyn EventBus>,
+    pub verifier: Arc<TokenVerifier>,
+}
+
+/// Where a service's database is, from `database.*` and `data_dir`.
+pub fn store_target(settings: &Settings) -> StoreTarget {
+    match &settings.database.url {
+        None => StoreTarget::Sqlite {
+            dir: settings.data_dir.join("db"),
+        },
+        Some(url) => StoreTarget::Postgres {
+            url: url.clone(),
+            max_connections: settings.database.max_connections,
+            connect_timeout: Duration::from_secs(settings.database.connect_timeout_seconds),
+        },
+    }
+}
+
+pub async fn open_database(settings: &Settings, service: &str) -> Result<Db, BackendError> {
+    Ok(hearth_store::connect(&store_target(settings), service).await?)
+}
+
+/// The development signing key's directory under `data_dir`.
+pub fn development_key_dir(settings: &Settings) -> PathBuf {
+    settings.data_dir.join("keys")
+}
+
+pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn EventBus>, BackendError> {
+    let replay_window = Duration::from_secs(u64::from(settings.bus.replay_window_days) * 86_400);
+    let county = &settings.county.slug;
+    let bus_error = |error: hearth_bus::BusError| BackendError::Bus(error.to_string());
+    let bus: Arc<dyn EventBus> = match &settings.bus.nats_url {
+        None => {
+            let config = InProcessConfig::file(county, settings.data_dir.join("bus.sqlite3"))
+                .with_max_age(replay_window);
+            Arc::new(InProcessBus::open(config).await.map_err(bus_error)?)
+        }
+        Some(url) => {
+            let auth = if let Some(file) = &settings.bus.credentials_file {
+                NatsAuth::CredentialsFile(file.clone())
+            } else if let (Some(user), Some(password)) =
+                (&settings.bus.user, &settings.bus.password)
+            {
+                NatsAuth::UserPassword {
+                    user: user.clone(),
+                    password: password.expose().clone(),
+                }
+            } else if let Some(token) = &settings.bus.token {
+                NatsAuth::Token(token.expose().clone())
+            } else {
+                NatsAuth::None
+            };
+            let config = NatsConfig {
+                auth,
+                connection_name: Some(format!("hearth-{county}")),
+                replay_window,
+                ..NatsConfig::new(url.clone(), county.clone())
+            };
+            Arc::new(NatsBus::connect(config).await.map_err(bus_error)?)
+        }
+    };
+    bus.ensure_streams()
+        .await
+        .map_err(|error| BackendError::Bus(error.to_string()))?;
+    Ok(bus)
+}
+
+pub fn open_verifier(settings: &Settings) -> Result<TokenVerifier, BackendError> {
+    let mut keys = Vec::new();
+    for trusted in &settings.auth.trusted_keys {
+        let pem = std::fs::read_to_string(&trusted.public_key_file).map_err(|error| {
+            BackendError::Key {
+                path: trusted.public_key_file.clone(),
+                message: error.to_string(),
+            }
+        })?;
+        keys.push((trusted.kid.clone(), pem));
+    }
+    if settings.auth.allow_development_key {
+        let key = DevelopmentKey::load_or_generate(&development_key_dir(settings))
+            .map_err(|error| BackendError::Auth(error.to_string()))?;
+        keys.push((Some(key.kid().to_owned()), key.public_key_pem().to_owned()));
+    }
+    let county = CountySlug::parse(&settings.county.slug)
+        .map_err(|error| BackendError::Auth(error.to_string()))?;
+    TokenVerifier::new(VerifierOptions {
+        county,
+        issuer: settings.auth.issuer.clone(),
+        audience: settings.auth.audience.clone(),
+        keys,
+    })
+    .map_err(|error| BackendError::Auth(error.to_string()))
+}
+
+pub async fn open(settings: &Settings) -> Result<Backends, BackendError> {
+    let verifier = Arc::new(open_verifier(settings)?);
+    let bus = open_bus(settings).await?;
+    Ok(Backends { bus, verifier })
+}

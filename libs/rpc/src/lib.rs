@@ -1,0 +1,43 @@
+//! How a Hearth service is served. Every service crate implements [`HearthService`]; the
+//! binaries and the testkit host them with [`runtime::start`], which gives every service the
+//! same health, reflection, authentication, tracing, outbox relay and subscriptions. Handlers
+//! fail with [`ServiceError`], the one error contract mapped to gRPC status here.
+
+pub mod backends;
+pub mod error;
+pub mod runtime;
+pub mod service;
+pub mod standalone;
+
+pub use error::{FieldViolation, ServiceError, Violations};
+pub use runtime::{Instance, StartError, start};
+pub use service::{HearthService, HostedService, ServiceContext, Subscription};
+
+/// Telemetry options from settings: the one mapping, used by every binary.
+pub fn telemetry_options(
+    settings: &hearth_config::Settings,
+    service_name: &str,
+) -> hearth_telemetry::TelemetryOptions {
+    use hearth_config::LogFormat as Configured;
+    use hearth_telemetry::LogFormat;
+    hearth_telemetry::TelemetryOptions {
+        service_name: format!("hearth-{service_name}"),
+        log_format: match settings.telemetry.log_format {
+            Configured::Auto => LogFormat::Auto,
+            Configured::Pretty => LogFormat::Pretty,
+            Configured::Json => LogFormat::Json,
+        },
+        log_filter: settings.telemetry.log_filter.clone(),
+        otlp_endpoint: settings.telemetry.otlp_endpoint.clone(),
+        sample_ratio: settings.telemetry.sample_ratio,
+        county: Some(settings.county.slug.clone()),
+    }
+}
+
+/// Install logging and tracing for a binary; keep the guard until exit (it flushes traces).
+pub fn init_telemetry(
+    settings: &hearth_config::Settings,
+    service_name: &str,
+) -> Result<hearth_telemetry::TelemetryGuard, hearth_telemetry::TelemetryError> {
+    hearth_telemetry::init(telemetry_options(settings, service_name))
+}

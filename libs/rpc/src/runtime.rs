@@ -1,0 +1,315 @@
+//! Hosting: turn settings and a list of services into a running gRPC server with health,
+//! reflection, authentication, tracing, outbox relays and event subscriptions — and take it
+//! down cleanly. The all-in-one `hearth serve`, each standalone `hearth-<name>` binary and the
+//! testkit all go through [`start`], so they behave the same.
+
+use crate::backends::{self, Backends};
+use crate::service::{HostedService, ServiceContext};
+use hearth_auth::AuthLayer;
+use hearth_bus::{ConsumerSpec, Outbox, OutboxRelay, RelayConfig, RetryPolicy, Subscription};
+use hearth_config::Settings;
+use hearth_domain::{Clock, SystemClock};
+use hearth_telemetry::propagation::GrpcTraceLayer;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// Why an instance could not start. Each names the service or setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Backend(#[from] backends::BackendError),
+    #[error(transparent)]
+    Store(#[from] hearth_store::StoreError),
+    #[error("server reflection: {0}")]
+    Reflection(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running Hearth instance (one or more services on one address).
+pub struct Instance {
+    local_addr: SocketAddr,
+    data_dir: PathBuf,
+    services: Vec<&'static str>,
+    grpc_names: Vec<&'static str>,
+    stop_server: CancellationToken,
+    stop_background: CancellationToken,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    background: Vec<JoinHandle<()>>,
+    health: HealthReporter,
+    grace: Duration,
+}
+
+impl Instance {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    /// Short names of the hosted services.
+    pub fn services(&self) -> &[&'static str] {
+        &self.services
+    }
+
+    /// Full gRPC names of the hosted services, as the health service knows them.
+    pub fn grpc_service_names(&self) -> &[&'static str] {
+        &self.grpc_names
+    }
+
+    /// Cancel this token to begin a clean shutdown (what Ctrl-C does).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.stop_server.clone()
+    }
+
+    /// Run until the shutdown token is cancelled, then shut down cleanly: health turns to
+    /// NOT_SERVING, the server stops accepting and lets in-flight calls finish, then
+    /// subscriptions stop and the outbox relays flush what was committed.
+    pub async fn wait(self) -> Result<(), tonic::transport::Error> {
+        self.stop_server.cancelled().await;
+        for name in self.grpc_names.iter().copied().chain([""]) {
+            self.health
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        let served = match tokio::time::timeout(self.grace, self.server).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join_error)) => {
+                tracing::error!(error = %join_error, "gRPC server task failed");
+                Ok(())
+            }
+            Err(_) => {
+                tracing::warn!(grace = ?self.grace, "in-flight calls did not finish within the grace period");
+                Ok(())
+            }
+        };
+        self.stop_background.cancel();
+        for task in self.background {
+            if tokio::time::timeout(self.grace, task).await.is_err() {
+                tracing::warn!("a background task did not stop within the grace period");
+            }
+        }
+        tracing::info!("stopped");
+        served
+    }
+
+    /// Begin a clean shutdown and wait for it.
+    pub async fn shutdown(self) -> Result<(), tonic::transport::Error> {
+        self.stop_server.cancel();
+        self.wait().await
+    }
+}
+
+/// Bind the configured listen address.
+pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
+    TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: settings.listen,
+            source,
+        })
+}
+
+/// Start `services` on `listener` with the backends that `settings` name.
+pub async fn start(
+    settings: &Settings,
+    services: Vec<Box<dyn HostedService>>,
+    listener: TcpListener,
+) -> Result<Instance, StartError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    start_with_clock(settings, services, listener, clock).await
+}
+
+/// [`start`] with an injected clock (tests move time).
+pub async fn start_with_clock(
+    settings: &Settings,
+    services: Vec<Box<dyn HostedService>>,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+) -> Result<Instance, StartError> {
+    let local_addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: settings.listen,
+        source,
+    })?;
+    let Backends { bus, verifier } = backends::open(settings).await?;
+    let stop_background = CancellationToken::new();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+
+    let mut routes = RoutesBuilder::default();
+    let mut background = Vec::new();
+    let mut grpc_names = Vec::new();
+    let mut names = Vec::new();
+    let retry = RetryPolicy {
+        max_attempts: settings.bus.max_attempts,
+        backoff_base: Duration::from_millis(settings.bus.retry_initial_millis),
+        backoff_max: Duration::from_millis(settings.bus.retry_max_millis),
+    };
+    let retention = Duration::from_secs(u64::from(settings.outbox.retention_days) * 86_400);
+    for service in &services {
+        let name = service.name();
+        let db = backends::open_database(settings, name).await?;
+        if settings.database.migrate_on_start() {
+            service.migrate(&db).await?;
+        } else {
+            service.ensure_migrated(&db).await?;
+        }
+        let outbox = Outbox::new(&settings.county.slug, name)
+            .map_err(|error| backends::BackendError::Bus(error.to_string()))?
+            .with_retention(retention);
+        let ctx = ServiceContext {
+            service: name,
+            county: settings.county.slug.clone(),
+            db: db.clone(),
+            outbox: outbox.clone(),
+            bus: bus.clone(),
+            clock: clock.clone(),
+        };
+        service.mount(&ctx, &mut routes);
+        let relay = OutboxRelay::new(
+            db.clone(),
+            bus.clone(),
+            &outbox,
+            RelayConfig {
+                batch_size: u64::from(settings.outbox.batch_size),
+                shutdown_flush_timeout: Duration::from_secs(settings.shutdown_grace_seconds),
+                ..RelayConfig::default()
+            },
+        );
+        let stop = stop_background.clone();
+        background.push(tokio::spawn(async move {
+            if let Err(error) = relay.run(stop).await {
+                tracing::error!(service = name, %error, "outbox relay stopped");
+            }
+        }));
+        for subscription in service.subscriptions(&ctx) {
+            let spec = ConsumerSpec::new(
+                format!("{name}-{}", subscription.name),
+                format!(
+                    "hearth.{}.{}",
+                    settings.county.slug, subscription.subject_pattern
+                ),
+            )
+            .with_ack_wait(Duration::from_secs(settings.bus.ack_wait_seconds));
+            let run = Subscription::run(
+                db.clone(),
+                bus.clone(),
+                spec,
+                subscription.handler,
+                retry.clone(),
+                stop_background.clone(),
+            );
+            background.push(tokio::spawn(async move {
+                if let Err(error) = run.await {
+                    tracing::error!(service = name, %error, "subscription stopped");
+                }
+            }));
+        }
+        grpc_names.extend(service.grpc_service_names());
+        names.push(name);
+    }
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(hearth_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|error| StartError::Reflection(error.to_string()))?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(hearth_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|error| StartError::Reflection(error.to_string()))?;
+    routes
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+
+    let stop_server = CancellationToken::new();
+    let server = tonic::transport::Server::builder()
+        .layer(GrpcTraceLayer::default())
+        .layer(AuthLayer::new(verifier))
+        .add_routes(routes.routes())
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(listener),
+            stop_server.clone().cancelled_owned(),
+        );
+    let server = tokio::spawn(server);
+
+    for name in grpc_names.iter().copied().chain([""]) {
+        health
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
+    tracing::info!(address = %local_addr, services = ?names, "serving");
+    Ok(Instance {
+        local_addr,
+        data_dir: settings.data_dir.clone(),
+        services: names,
+        grpc_names,
+        stop_server,
+        stop_background,
+        server,
+        background,
+        health,
+        grace: Duration::from_secs(settings.shutdown_grace_seconds),
+    })
+}
+
+/// Apply every service's pending migrations (what `hearth migrate` does); returns
+/// `(service, migrations applied)` per service.
+pub async fn migrate_all(
+    settings: &Settings,
+    services: &[Box<dyn HostedService>],
+) -> Result<Vec<(&'static str, usize)>, StartError> {
+    let mut applied = Vec::new();
+    for service in services {
+        let db = backends::open_database(settings, service.name()).await?;
+        applied.push((service.name(), service.migrate(&db).await?));
+        db.close().await.ok();
+    }
+    Ok(applied)
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received: shutting down"),
+        () = terminate => tracing::info!("SIGTERM received: shutting down"),
+    }
+}

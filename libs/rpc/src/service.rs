@@ -1,0 +1,103 @@
+//! What a Hearth service is, to the runtime that hosts it: a name, the gRPC services it
+//! serves, its migrations, its routes and its event subscriptions. The six service crates
+//! implement [`HearthService`]; the all-in-one binary, the standalone binaries and the testkit
+//! host them through the same [`crate::runtime`].
+
+use async_trait::async_trait;
+use hearth_bus::{EventBus, EventHandler, Outbox};
+use hearth_domain::Clock;
+use hearth_store::{Db, StoreError};
+use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::service::RoutesBuilder;
+
+/// Everything a service's handlers may use: its own database, the outbox that turns its state
+/// changes into events, the bus (for reads such as dead letters), and the clock.
+#[derive(Clone)]
+pub struct ServiceContext {
+    /// Short service name, e.g. `intake`.
+    pub service: &'static str,
+    /// The county slug this instance serves.
+    pub county: String,
+    pub db: Db,
+    pub outbox: Outbox,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One durable consumer of a service: the subject pattern it reads and what applies events.
+pub struct Subscription {
+    /// Suffix of the durable consumer name: the consumer is `<service>-<name>`.
+    pub name: &'static str,
+    /// Subject pattern below the county, e.g. `family.*` for `hearth.<county>.family.*`.
+    pub subject_pattern: &'static str,
+    pub handler: Arc<dyn EventHandler>,
+}
+
+/// A Hearth service, as its crate defines it.
+pub trait HearthService: Send + Sync + 'static {
+    /// Short name: `intake`. Names its database (file or schema), consumers and outbox producer.
+    const NAME: &'static str;
+    /// The service's migrations, the bus's outbox and inbox tables first.
+    type Migrator: MigratorTrait;
+
+    /// Full gRPC names of what it serves, e.g. `hearth.intake.v1.IntakeService`, for health.
+    fn grpc_service_names(&self) -> Vec<&'static str>;
+
+    /// Add the service's gRPC servers to the shared router.
+    fn mount(&self, ctx: &ServiceContext, routes: &mut RoutesBuilder);
+
+    /// The events it consumes. None by default.
+    fn subscriptions(&self, _ctx: &ServiceContext) -> Vec<Subscription> {
+        Vec::new()
+    }
+}
+
+/// The object-safe face of [`HearthService`], so that one runtime can host a list of them.
+#[async_trait]
+pub trait HostedService: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn grpc_service_names(&self) -> Vec<&'static str>;
+    /// Apply pending migrations; returns how many ran.
+    async fn migrate(&self, db: &Db) -> Result<usize, StoreError>;
+    /// Fail if migrations are pending (production starts after `hearth migrate`).
+    async fn ensure_migrated(&self, db: &Db) -> Result<(), StoreError>;
+    fn mount(&self, ctx: &ServiceContext, routes: &mut RoutesBuilder);
+    fn subscriptions(&self, ctx: &ServiceContext) -> Vec<Subscription>;
+}
+
+#[async_trait]
+impl<S: HearthService> HostedService for S {
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+
+    fn grpc_service_names(&self) -> Vec<&'static str> {
+        HearthService::grpc_service_names(self)
+    }
+
+    async fn migrate(&self, db: &Db) -> Result<usize, StoreError> {
+        hearth_store::migrate::<S::Migrator>(db, S::NAME).await
+    }
+
+    async fn ensure_migrated(&self, db: &Db) -> Result<(), StoreError> {
+        hearth_store::ensure_migrated::<S::Migrator>(db, S::NAME).await
+    }
+
+    fn mount(&self, ctx: &ServiceContext, routes: &mut RoutesBuilder) {
+        HearthService::mount(self, ctx, routes)
+    }
+
+    fn subscriptions(&self, ctx: &ServiceContext) -> Vec<Subscription> {
+        HearthService::subscriptions(self, ctx)
+    }
+}
+
+/// Retry policy of subscriptions, from `bus.*` settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RetrySettings {
+    pub max_attempts: u32,
+    pub initial: Duration,
+    pub max: Duration,
+}

@@ -1,0 +1,343 @@
+//! Telemetry in two functions: [`build_subscriber`] and [`init_subscriber`].
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::resource::TelemetryResourceDetector;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing::Subscriber;
+use tracing_subscriber::filter::{EnvFilter, FilterExt as _, LevelFilter, ParseError};
+use tracing_subscriber::fmt::{MakeWriter, TestWriter};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::{SubscriberInitExt as _, TryInitError};
+use tracing_subscriber::{Layer, Registry};
+
+use crate::propagation;
+use crate::{LogFormat, TelemetryOptions};
+
+/// How long one OTLP export may take before it is abandoned.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long [`TelemetryGuard::shutdown`] waits for queued spans to be exported.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// `EnvFilter` directives used when the configured filter is empty.
+const DEFAULT_FILTER: &str = "info";
+/// Resource attribute naming the county a deployment serves.
+const COUNTY_ATTRIBUTE: &str = "hearth.county";
+
+/// Why telemetry could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// `log_filter` is not valid `EnvFilter` syntax.
+    #[error("invalid log filter {directives:?}: {source}")]
+    InvalidLogFilter {
+        directives: String,
+        #[source]
+        source: ParseError,
+    },
+    /// `sample_ratio` is outside `0.0..=1.0` (or not a number).
+    #[error("sample ratio must be between 0.0 and 1.0 (got {0})")]
+    InvalidSampleRatio(f64),
+    /// An OTLP endpoint was configured but no Tokio runtime is running on this thread.
+    #[error("the OTLP exporter must be built inside a Tokio runtime")]
+    NoTokioRuntime,
+    /// The OTLP exporter rejected its configuration (e.g. a malformed or `https` endpoint).
+    #[error("could not build the OTLP span exporter: {0}")]
+    Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
+    /// A global subscriber (or `log` logger) was already installed.
+    #[error("could not install the global tracing subscriber: {0}")]
+    AlreadyInstalled(#[source] TryInitError),
+}
+
+/// Keeps the tracer provider alive; flushes and shuts it down on [`TelemetryGuard::shutdown`] or
+/// drop (waiting at most a few seconds).
+///
+/// Keep it until the process ends: once it is shut down, new spans get no trace id.
+///
+/// Shut it down (or drop it) while the Tokio runtime that built the exporter still runs, from a
+/// multi-thread runtime or outside any runtime: on a current-thread runtime the export cannot
+/// progress while the thread waits, and queued spans are lost after the timeout.
+#[derive(Debug)]
+#[must_use = "dropping the guard shuts the tracer provider down"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Export what is queued and shut the tracer provider down. Failures (a collector that does
+    /// not answer in time) are logged, not returned: there is nothing left to do about them.
+    pub fn shutdown(mut self) {
+        self.shutdown_provider();
+    }
+
+    fn shutdown_provider(&mut self) {
+        let Some(provider) = self.provider.take() else {
+            return;
+        };
+        let shut_down = move || provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+        let result = match tokio::runtime::Handle::try_current() {
+            // Let the runtime move its other tasks (the exporter's connection among them) off
+            // this worker while it waits.
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(shut_down)
+            }
+            _ => shut_down(),
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "tracer provider did not shut down cleanly; some spans may be lost");
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        self.shutdown_provider();
+    }
+}
+
+/// Build the subscriber: log lines to `sink`, spans to OpenTelemetry.
+///
+/// - Log lines are filtered by `opts.log_filter` and written human-readable
+///   ([`LogFormat::Pretty`]) or as JSON lines ([`LogFormat::Json`], and [`LogFormat::Auto`]: a
+///   caller-provided sink is not known to be a terminal; [`init`] decides for stdout).
+/// - The OpenTelemetry layer is always present, so spans have trace ids that propagate even with
+///   no exporter. It sees spans at `info` and above, plus whatever `log_filter` enables.
+/// - With `opts.otlp_endpoint`, spans are batched and exported over OTLP/gRPC. The exporter
+///   **must be built inside a Tokio runtime** (its channel spawns a task); without one this
+///   returns [`TelemetryError::NoTokioRuntime`]. Unset exporter options (headers, compression)
+///   may still come from the standard `OTEL_EXPORTER_OTLP_*` variables.
+/// - Sampling is parent-based: a remote parent's decision is followed, new traces are sampled at
+///   `opts.sample_ratio`.
+///
+/// Side effect: sets the global text-map propagator to W3C TraceContext
+/// ([`propagation::install_propagator`]).
+pub fn build_subscriber<W>(
+    opts: &TelemetryOptions,
+    sink: W,
+) -> Result<
+    (
+        impl Subscriber + for<'a> LookupSpan<'a> + Send + Sync + use<W>,
+        TelemetryGuard,
+    ),
+    TelemetryError,
+>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    build(opts, sink, false)
+}
+
+fn build<W>(
+    opts: &TelemetryOptions,
+    sink: W,
+    sink_is_terminal: bool,
+) -> Result<
+    (
+        impl Subscriber + for<'a> LookupSpan<'a> + Send + Sync + use<W>,
+        TelemetryGuard,
+    ),
+    TelemetryError,
+>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    if !(0.0..=1.0).contains(&opts.sample_ratio) {
+        return Err(TelemetryError::InvalidSampleRatio(opts.sample_ratio));
+    }
+    let log_filter = parse_filter(&opts.log_filter)?;
+    let trace_filter = parse_filter(&opts.log_filter)?.or(LevelFilter::INFO);
+    let provider = tracer_provider(opts)?;
+    let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
+    propagation::install_propagator();
+
+    let log_layer = log_layer(opts.log_format, sink, sink_is_terminal, log_filter);
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(trace_filter);
+    let subscriber = Registry::default().with(log_layer).with(otel_layer);
+    Ok((
+        subscriber,
+        TelemetryGuard {
+            provider: Some(provider),
+        },
+    ))
+}
+
+/// Install `subscriber` as the global default, once per process, and forward `log` records to
+/// it. Fails if a global subscriber or `log` logger is already installed.
+pub fn init_subscriber(
+    subscriber: impl Subscriber + Send + Sync + 'static,
+) -> Result<(), TelemetryError> {
+    subscriber
+        .try_init()
+        .map_err(TelemetryError::AlreadyInstalled)
+}
+
+/// For binaries: build with stdout as the sink (human-readable if `Auto` and stdout is a
+/// terminal) and install. Call inside the Tokio runtime when an OTLP endpoint is configured;
+/// keep the guard until exit.
+pub fn init(opts: TelemetryOptions) -> Result<TelemetryGuard, TelemetryError> {
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let (subscriber, guard) = build(&opts, std::io::stdout, stdout_is_terminal)?;
+    init_subscriber(subscriber)?;
+    Ok(guard)
+}
+
+/// For tests: install a global subscriber once per process, with the OpenTelemetry layer (so
+/// trace context propagates) and no exporter. Safe to call from every test.
+///
+/// Logs are discarded unless the `TEST_LOG` environment variable is set (this function reads the
+/// environment, on purpose): `TEST_LOG=1` logs at `info`, any other value is used as the filter
+/// (`TEST_LOG=debug`, `TEST_LOG=hearth_bus=trace`). Logs go through the test harness's capture.
+///
+/// If another global subscriber is already installed this prints a notice and leaves it alone.
+pub fn init_for_tests() {
+    static TEST_TELEMETRY: OnceLock<Option<TelemetryGuard>> = OnceLock::new();
+    TEST_TELEMETRY.get_or_init(|| {
+        let mut opts = TelemetryOptions::new("hearth-test");
+        opts.log_format = LogFormat::Pretty;
+        let installed = match std::env::var("TEST_LOG") {
+            Ok(test_log) => {
+                opts.log_filter = test_log_filter(&test_log);
+                build(&opts, TestWriter::new(), false)
+                    .and_then(|(subscriber, guard)| init_subscriber(subscriber).map(|()| guard))
+            }
+            Err(_) => {
+                opts.log_filter = "off".to_owned();
+                build(&opts, std::io::sink, false)
+                    .and_then(|(subscriber, guard)| init_subscriber(subscriber).map(|()| guard))
+            }
+        };
+        match installed {
+            Ok(guard) => Some(guard),
+            Err(error) => {
+                eprintln!("hearth-telemetry: test telemetry not installed: {error}");
+                None
+            }
+        }
+    });
+}
+
+/// The filter `TEST_LOG` asks for: a flag value means `info`, anything else is directives.
+fn test_log_filter(test_log: &str) -> String {
+    let value = test_log.trim();
+    let is_flag = value.is_empty()
+        || ["1", "true", "yes", "on"]
+            .iter()
+            .any(|flag| value.eq_ignore_ascii_case(flag));
+    if is_flag || parse_filter(value).is_err() {
+        DEFAULT_FILTER.to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
+fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
+    let directives = if directives.trim().is_empty() {
+        DEFAULT_FILTER
+    } else {
+        directives
+    };
+    EnvFilter::builder()
+        .parse(directives)
+        .map_err(|source| TelemetryError::InvalidLogFilter {
+            directives: directives.to_owned(),
+            source,
+        })
+}
+
+fn log_layer<W>(
+    format: LogFormat,
+    sink: W,
+    sink_is_terminal: bool,
+    filter: EnvFilter,
+) -> Box<dyn Layer<Registry> + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let human_readable = match format {
+        LogFormat::Pretty => true,
+        LogFormat::Json => false,
+        LogFormat::Auto => sink_is_terminal,
+    };
+    if human_readable {
+        tracing_subscriber::fmt::layer()
+            .with_writer(sink)
+            .with_ansi(sink_is_terminal)
+            .with_filter(filter)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(sink)
+            .with_filter(filter)
+            .boxed()
+    }
+}
+
+fn tracer_provider(opts: &TelemetryOptions) -> Result<SdkTracerProvider, TelemetryError> {
+    // `builder_empty`: no detector that reads `OTEL_*` variables; configuration comes from
+    // hearth-config through `opts`.
+    let mut resource = Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
+        .with_service_name(opts.service_name.clone());
+    if let Some(county) = &opts.county {
+        resource = resource.with_attribute(KeyValue::new(COUNTY_ATTRIBUTE, county.clone()));
+    }
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(resource.build())
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            opts.sample_ratio,
+        ))));
+    if let Some(endpoint) = &opts.otlp_endpoint {
+        // Building the tonic channel spawns onto the current runtime and panics without one.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(TelemetryError::NoTokioRuntime);
+        }
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint.clone())
+            .with_timeout(EXPORT_TIMEOUT)
+            .build()
+            .map_err(TelemetryError::Exporter)?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_log_flags_mean_info_and_other_values_are_directives() {
+        assert_eq!(test_log_filter("1"), "info");
+        assert_eq!(test_log_filter(" TRUE "), "info");
+        assert_eq!(test_log_filter(""), "info");
+        assert_eq!(test_log_filter("debug"), "debug");
+        assert_eq!(
+            test_log_filter("info,hearth_bus=trace"),
+            "info,hearth_bus=trace"
+        );
+        assert_eq!(test_log_filter("[unclosed"), "info");
+    }
+
+    #[test]
+    fn errors_are_usable_with_anyhow() {
+        fn usable<E: std::error::Error + Send + Sync + 'static>() {}
+        usable::<TelemetryError>();
+    }
+
+    #[test]
+    fn empty_filter_means_info() {
+        assert!(parse_filter("  ").is_ok());
+    }
+}

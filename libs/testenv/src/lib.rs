@@ -1,0 +1,59 @@
+//! The test environment, read in one place.
+//!
+//! Hearth's tests run on the embedded backends (SQLite, the in-process bus) everywhere, and on
+//! the real ones (PostgreSQL, NATS JetStream) where the environment provides them:
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `HEARTH_TEST_DATABASE_URL` | a PostgreSQL *server* URL, e.g. `postgres://postgres@127.0.0.1:5432/postgres`; tests create their own databases on it |
+//! | `HEARTH_TEST_NATS_URL` | a shared NATS server with JetStream, e.g. `nats://127.0.0.1:4222`; tests keep apart by unique names ([`unique_county`]) |
+//! | `CI` | `true` in CI: a missing backend variable is then a failure, not a skip |
+//!
+//! A test that needs a backend asks [`TestBackends`] (or the shortcuts [`postgres_url`] and
+//! [`nats_url`]); when the variable is absent it gets `None` and a visible
+//! `SKIPPED (no HEARTH_TEST_DATABASE_URL): <test name>` line on stderr, so that a skipped
+//! real-backend test is never mistaken for a passing one.
+//!
+//! Tests that stop NATS (outages) never touch the shared server: they start their own
+//! [`NatsServer`] child on a free port and a private store directory.
+
+mod backends;
+mod names;
+mod nats_server;
+mod postgres;
+
+pub use backends::{
+    CI_VAR, DATABASE_URL_VAR, NATS_URL_VAR, TestBackends, current_test_name, nats_url, postgres_url,
+};
+pub use names::{unique_county, unique_name};
+pub use nats_server::NatsServer;
+pub use postgres::{
+    FreshDatabase, PrepareError, database_url, fresh_postgres_database,
+    fresh_postgres_database_from_template,
+};
+
+/// What can go wrong while setting up a test backend. Tests usually `expect` these: a broken
+/// test environment should fail loudly.
+#[derive(Debug, thiserror::Error)]
+pub enum TestEnvError {
+    /// The PostgreSQL server refused or failed a statement.
+    #[error("PostgreSQL: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// A URL or name could not be used.
+    #[error("invalid test setup: {0}")]
+    Invalid(String),
+    /// The caller's template preparation (usually migrations) failed.
+    #[error("preparing template database {template}: {message}")]
+    Prepare {
+        /// The template database being prepared.
+        template: String,
+        /// The caller's error, as text.
+        message: String,
+    },
+    /// The private nats-server could not be started or stopped.
+    #[error("nats-server: {0}")]
+    NatsServer(String),
+    /// A file-system or process operation failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}

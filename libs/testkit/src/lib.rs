@@ -1,0 +1,266 @@
+//! Start Hearth in a test: any set of services on a random port, on a fresh SQLite directory
+//! or a fresh PostgreSQL database (cloned from a migrated template, dropped after), on the
+//! embedded bus or NATS JetStream (a unique county, so unique streams), and mint tokens for it.
+//!
+//! ```ignore
+//! let Some(hearth) = TestHearth::builder(hearth::all_services()).storage(Storage::Postgres).start().await
+//! else { return }; // skipped: no HEARTH_TEST_DATABASE_URL (a failure when CI=true)
+//! let channel = hearth.channel().await;
+//! ```
+//!
+//! Setup failures panic: a test whose environment is broken should fail loudly.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test support: setup failures fail the test"
+)]
+
+pub use hearth_testenv as env;
+
+use hearth_auth::{DevelopmentKey, MintRequest, Role};
+use hearth_config::{Settings, Sources};
+use hearth_domain::{CountySlug, MunicipalityCode};
+use hearth_rpc::{HostedService, Instance, backends, runtime};
+use hearth_testenv::FreshDatabase;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
+
+/// Which database the services use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Embedded SQLite files in a fresh temporary directory.
+    Sqlite,
+    /// A fresh PostgreSQL database on `HEARTH_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// Which event bus the services use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bus {
+    /// The embedded bus, in the temporary directory.
+    Embedded,
+    /// NATS JetStream on `HEARTH_TEST_NATS_URL`, under a unique county.
+    Nats,
+}
+
+pub struct Builder {
+    services: Vec<Box<dyn HostedService>>,
+    storage: Storage,
+    bus: Bus,
+    overrides: Vec<(String, String)>,
+}
+
+/// A running test instance. Dropping it stops nothing cleanly; call [`TestHearth::stop`] in
+/// tests that check shutdown.
+pub struct TestHearth {
+    instance: Option<Instance>,
+    settings: Settings,
+    key: DevelopmentKey,
+    data_dir: tempfile::TempDir,
+    database: Option<FreshDatabase>,
+}
+
+impl TestHearth {
+    /// Host `services` (e.g. `hearth::all_services()`) in a test.
+    pub fn builder(services: Vec<Box<dyn HostedService>>) -> Builder {
+        Builder {
+            services,
+            storage: Storage::Sqlite,
+            bus: Bus::Embedded,
+            overrides: Vec::new(),
+        }
+    }
+}
+
+impl Builder {
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    pub fn bus(mut self, bus: Bus) -> Self {
+        self.bus = bus;
+        self
+    }
+
+    /// Override one setting (dotted key), e.g. `("bus.max_attempts", "2")`.
+    pub fn setting(mut self, key: &str, value: &str) -> Self {
+        self.overrides.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Start the services. `None` means the test is skipped because a backend it asked for is
+    /// not configured (printed; a panic instead when `CI=true`).
+    pub async fn start(self) -> Option<TestHearth> {
+        hearth_telemetry::init_for_tests();
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let mut sources = Sources::defaults_only()
+            .with_override("data_dir", data_dir.path().display().to_string())
+            .with_override("listen", "127.0.0.1:0")
+            .with_override("auth.allow_development_key", "true")
+            .with_override("shutdown_grace_seconds", "10")
+            .with_override("bus.retry_initial_millis", "50")
+            .with_override("bus.retry_max_millis", "500");
+        let mut database = None;
+        if self.storage == Storage::Postgres {
+            let server = hearth_testenv::postgres_url()?;
+            let fresh = fresh_database(&server, &self.services).await;
+            sources = sources.with_override("database.url", fresh.url.clone());
+            database = Some(fresh);
+        }
+        if self.bus == Bus::Nats {
+            let url = hearth_testenv::nats_url()?;
+            sources = sources
+                .with_override("bus.nats_url", url)
+                .with_override("county.slug", hearth_testenv::unique_county());
+        }
+        for (key, value) in self.overrides {
+            sources = sources.with_override(key, value);
+        }
+        let settings = hearth_config::load(&sources).expect("test settings are valid");
+        let listener = runtime::bind(&settings).await.expect("bind a free port");
+        let instance = runtime::start(&settings, self.services, listener)
+            .await
+            .expect("services start");
+        let key = DevelopmentKey::load_or_generate(&backends::development_key_dir(&settings))
+            .expect("development key");
+        Some(TestHearth {
+            instance: Some(instance),
+            settings,
+            key,
+            data_dir,
+            database,
+        })
+    }
+}
+
+/// A fresh PostgreSQL database cloned from a template migrated once for this set of services.
+async fn fresh_database(server: &str, services: &[Box<dyn HostedService>]) -> FreshDatabase {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for service in services {
+        service.name().hash(&mut hasher);
+    }
+    let template = format!("hearth_tpl_{:08x}", hasher.finish() as u32);
+    let names: Vec<&'static str> = services.iter().map(|s| s.name()).collect();
+    hearth_testenv::fresh_postgres_database_from_template(
+        server,
+        "hearth_test",
+        &template,
+        |url| async move {
+            let settings =
+                hearth_config::load(&Sources::defaults_only().with_override("database.url", url))?;
+            for name in names {
+                let db = backends::open_database(&settings, name).await?;
+                // Migrations are the service's own: find it again by name.
+                let service = services
+                    .iter()
+                    .find(|s| s.name() == name)
+                    .ok_or("service vanished")?;
+                service.migrate(&db).await?;
+                db.close().await?;
+            }
+            Ok(())
+        },
+    )
+    .await
+    .expect("fresh PostgreSQL database from the migrated template")
+}
+
+impl TestHearth {
+    pub fn addr(&self) -> SocketAddr {
+        self.instance().local_addr()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn county(&self) -> &str {
+        &self.settings.county.slug
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// The PostgreSQL database of this instance, if it runs on one.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(|d| d.url.as_str())
+    }
+
+    fn instance(&self) -> &Instance {
+        self.instance.as_ref().expect("instance is running")
+    }
+
+    /// A client channel to the instance.
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr()))
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect to the test instance")
+    }
+
+    /// A valid token of this instance's county.
+    pub fn token(&self, roles: &[Role], municipality: Option<&str>) -> String {
+        self.mint(MintRequest {
+            roles: roles.to_vec(),
+            municipality: municipality
+                .map(|code| MunicipalityCode::parse(code).expect("a valid municipality code")),
+            ..self.mint_request()
+        })
+    }
+
+    /// The claims a valid token of this instance would carry; change fields to make bad ones.
+    pub fn mint_request(&self) -> MintRequest {
+        MintRequest {
+            county: CountySlug::parse(&self.settings.county.slug)
+                .expect("the test county is valid"),
+            roles: vec![Role::UnitStaff],
+            municipality: None,
+            subject: "test".to_owned(),
+            ttl: Duration::from_secs(600),
+            issuer: self.settings.auth.issuer.clone(),
+            audience: self.settings.auth.audience.clone(),
+        }
+    }
+
+    /// Sign any claims with the development key this instance trusts.
+    pub fn mint(&self, request: MintRequest) -> String {
+        self.key.mint(request).expect("mint a development token")
+    }
+
+    /// The development key this instance trusts.
+    pub fn key(&self) -> &DevelopmentKey {
+        &self.key
+    }
+
+    /// Shut down cleanly (as Ctrl-C does) and wait for it.
+    pub async fn stop(mut self) {
+        if let Some(instance) = self.instance.take() {
+            instance.shutdown().await.expect("clean shutdown");
+        }
+        if let Some(database) = self.database.take() {
+            database
+                .drop_database()
+                .await
+                .expect("drop the test database");
+        }
+    }
+}
+
+/// Attach a bearer token to a request.
+pub fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .expect("token is valid metadata"),
+    );
+    request
+}

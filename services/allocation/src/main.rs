@@ -1,0 +1,5 @@
+//! `hearth-allocation`: the allocation service alone, against PostgreSQL and NATS (production).
+
+fn main() -> std::process::ExitCode {
+    hearth_rpc::standalone::main::<hearth_allocation::Allocation>()
+}

@@ -1,0 +1,255 @@
+//! The `hearth` command line.
+
+use clap::{Parser, Subcommand};
+use hearth_auth::{DevelopmentKey, MintRequest, Role};
+use hearth_config::{Settings, Sources};
+use hearth_domain::{CountySlug, MunicipalityCode};
+use hearth_rpc::{backends, runtime};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "Hearth: the platform of a county's shared foster-home unit.",
+    long_about = "Hearth: the platform of a county's shared foster-home unit.\n\n\
+        Start with `hearth serve`: it runs all six services (intake, assessment, matching, \
+        training, follow-up, cost allocation) in one process on embedded storage, with no \
+        servers needed, and prints development tokens to call them with.\n\n\
+        Settings come from built-in defaults, then --config FILE, then HEARTH__SECTION__KEY \
+        environment variables (e.g. HEARTH__COUNTY__SLUG=jonkoping); `hearth config` shows the result."
+)]
+struct Cli {
+    /// TOML settings file (see `hearth config` for every key and its current value).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for embedded data: SQLite databases, the event log, the development key.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run all six services in one process (embedded SQLite and event bus by default).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:50051, or `listen` in the settings].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Mint a development token signed with the development key in the data directory.
+    Token {
+        /// unit_staff, municipality_staff, finance, public_intake or admin (repeat for several).
+        #[arg(long = "role", required = true, value_name = "ROLE")]
+        roles: Vec<Role>,
+        /// Four-digit municipality code; required for municipality_staff (e.g. 2080 for Falun).
+        #[arg(long, value_name = "CODE")]
+        municipality: Option<String>,
+        /// Who the token is for (the `sub` claim).
+        #[arg(long, default_value = "developer")]
+        subject: String,
+        /// Lifetime in minutes [default: auth.development_token_minutes].
+        #[arg(long, value_name = "MINUTES")]
+        minutes: Option<u32>,
+    },
+    /// Apply every service's pending database migrations and exit (production runs this as a
+    /// job before each rollout).
+    Migrate,
+    /// Print the effective settings with secrets masked.
+    Config,
+}
+
+/// Run the command line; the exit code is 2 for bad settings or arguments, 1 for failures.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut sources = Sources::standard(cli.config.clone());
+    if let Some(dir) = &cli.data_dir {
+        sources = sources.with_override("data_dir", dir.display().to_string());
+    }
+    if let Command::Serve { listen: Some(addr) } = &cli.command {
+        sources = sources.with_override("listen", addr.to_string());
+    }
+    if matches!(cli.command, Command::Serve { .. }) {
+        // `hearth serve` is the development mode: trust the development key it generates.
+        sources = sources.with_override("auth.allow_development_key", "true");
+    }
+    let settings = match hearth_config::load(&sources) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => serve(settings).await,
+            Command::Token {
+                roles,
+                municipality,
+                subject,
+                minutes,
+            } => token(&settings, roles, municipality, subject, minutes),
+            Command::Migrate => migrate(&settings).await,
+            Command::Config => {
+                print!("{}", settings.to_masked_toml());
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn mint(
+    settings: &Settings,
+    key: &DevelopmentKey,
+    roles: Vec<Role>,
+    municipality: Option<String>,
+    subject: String,
+    minutes: Option<u32>,
+) -> anyhow::Result<String> {
+    let minutes = minutes.unwrap_or(settings.auth.development_token_minutes);
+    let municipality = municipality
+        .map(|code| {
+            MunicipalityCode::parse(&code)
+                .map_err(|error| anyhow::anyhow!("--municipality {code}: {error}"))
+        })
+        .transpose()?;
+    Ok(key.mint(MintRequest {
+        county: CountySlug::parse(&settings.county.slug)?,
+        roles,
+        municipality,
+        subject,
+        ttl: Duration::from_secs(u64::from(minutes) * 60),
+        issuer: settings.auth.issuer.clone(),
+        audience: settings.auth.audience.clone(),
+    })?)
+}
+
+fn token(
+    settings: &Settings,
+    roles: Vec<Role>,
+    municipality: Option<String>,
+    subject: String,
+    minutes: Option<u32>,
+) -> anyhow::Result<()> {
+    let key = DevelopmentKey::load_or_generate(&backends::development_key_dir(settings))?;
+    println!(
+        "{}",
+        mint(settings, &key, roles, municipality, subject, minutes)?
+    );
+    Ok(())
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let _telemetry = hearth_rpc::init_telemetry(settings, "hearth")?;
+    for (service, applied) in runtime::migrate_all(settings, &crate::all_services()).await? {
+        println!("{service}: {applied} migration(s) applied");
+    }
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let telemetry = hearth_rpc::init_telemetry(&settings, "hearth")?;
+    let listener = runtime::bind(&settings).await?;
+    let instance = runtime::start(&settings, crate::all_services(), listener).await?;
+    let key = DevelopmentKey::load_or_generate(&backends::development_key_dir(&settings))?;
+    print_welcome(&settings, &instance, &key)?;
+    let stop = instance.shutdown_token();
+    tokio::spawn(async move {
+        runtime::shutdown_signal().await;
+        stop.cancel();
+    });
+    instance.wait().await?;
+    telemetry.shutdown();
+    println!("Hearth stopped cleanly.");
+    Ok(())
+}
+
+fn print_welcome(
+    settings: &Settings,
+    instance: &runtime::Instance,
+    key: &DevelopmentKey,
+) -> anyhow::Result<()> {
+    let addr = instance.local_addr();
+    let data_dir = std::path::absolute(instance.data_dir())
+        .unwrap_or_else(|_| instance.data_dir().to_path_buf());
+    let unit_staff = mint(
+        settings,
+        key,
+        vec![Role::UnitStaff],
+        None,
+        "developer".into(),
+        None,
+    )?;
+    let admin = mint(
+        settings,
+        key,
+        vec![Role::Admin],
+        None,
+        "developer".into(),
+        None,
+    )?;
+    let storage = match &settings.database.url {
+        None => format!(
+            "SQLite, one file per service in {}",
+            data_dir.join("db").display()
+        ),
+        Some(url) => format!("PostgreSQL {}", hearth_config::mask_url_password(url)),
+    };
+    let bus = match &settings.bus.nats_url {
+        None => format!(
+            "embedded event log {}",
+            data_dir.join("bus.sqlite3").display()
+        ),
+        Some(url) => format!("NATS JetStream {}", hearth_config::mask_url_password(url)),
+    };
+    println!(
+        "Hearth is serving county `{}` on {addr}",
+        settings.county.slug
+    );
+    println!("  services:  {}", instance.grpc_service_names().join(", "));
+    println!("  health:    grpc.health.v1.Health (each service by its full name, \"\" for all)");
+    println!("  data:      {}", data_dir.display());
+    println!("  database:  {storage}");
+    println!("  events:    {bus}");
+    println!();
+    println!(
+        "Development tokens (valid {} minutes; `hearth token --help` mints others):",
+        settings.auth.development_token_minutes
+    );
+    println!("  unit_staff: {unit_staff}");
+    println!("  admin:      {admin}");
+    println!();
+    println!("Try:");
+    println!("  grpcurl -plaintext {addr} list");
+    println!(
+        "  grpcurl -plaintext -d '{{\"service\":\"hearth.intake.v1.IntakeService\"}}' {addr} grpc.health.v1.Health/Check"
+    );
+    println!("  TOKEN=$(hearth token --role unit_staff)");
+    println!(
+        "  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {addr} describe hearth.intake.v1.IntakeService"
+    );
+    println!();
+    println!("Press Ctrl-C to stop.");
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! The all-in-one Hearth: the six services in one process, and the command-line tool around
+//! them. [`all_services`] is the one list of services, used by `hearth serve`, `hearth migrate`
+//! and the end-to-end tests.
+
+pub mod cli;
+
+use hearth_rpc::HostedService;
+
+/// Every Hearth service, in the order of the work: intake → assessment → matching → training →
+/// follow-up → allocation.
+pub fn all_services() -> Vec<Box<dyn HostedService>> {
+    vec![
+        Box::new(hearth_intake::Intake),
+        Box::new(hearth_assessment::Assessment),
+        Box::new(hearth_matching::Matching),
+        Box::new(hearth_training::Training),
+        Box::new(hearth_followup::Followup),
+        Box::new(hearth_allocation::Allocation),
+    ]
+}

@@ -1,0 +1,5 @@
+//! `hearth`: see `hearth --help`.
+
+fn main() -> std::process::ExitCode {
+    hearth::cli::main()
+}

@@ -1,0 +1,5 @@
+//! `hearth-matching`: the matching service alone, against PostgreSQL and NATS (production).
+
+fn main() -> std::process::ExitCode {
+    hearth_rpc::standalone::main::<hearth_matching::Matching>()
+}

@@ -1,0 +1,1 @@
+//! End-to-end tests of Hearth live in `main.rs` (one test binary); this library is empty.
