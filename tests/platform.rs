@@ -1,7 +1,12 @@
 //! The platform spine as a client sees it: health, reflection, and the token rules.
 
 use hearth_auth::Role;
+use hearth_bus::{ConsumerSpec, NewEvent, Outbox, pack_payload};
+use hearth_proto::events::v1::PlacementRequestOpened;
+use hearth_rpc::backends;
 use hearth_testkit::{Bus, Storage, TestHearth, authorized};
+use sea_orm::TransactionTrait;
+use std::collections::BTreeSet;
 use std::time::Duration;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -167,6 +172,61 @@ async fn shutdown_is_clean_and_quick(hearth: TestHearth) {
     assert!(refused.is_err(), "the port is closed after shutdown");
 }
 
+/// Ctrl-C must not lose what was committed: events written to a service's outbox just before
+/// shutdown are on the bus once the instance has stopped.
+async fn committed_events_are_flushed_on_shutdown(mut hearth: TestHearth) {
+    let settings = hearth.settings().clone();
+    // Write as the intake service does, through a second connection to its database.
+    let db = backends::open_database(&settings, "intake").await.unwrap();
+    let outbox = Outbox::new(hearth.county(), "intake").unwrap();
+    let txn = db.begin().await.unwrap();
+    let mut written = BTreeSet::new();
+    for _ in 0..25 {
+        let request_id = hearth_domain::new_id().to_string();
+        let payload = PlacementRequestOpened {
+            placement_request_id: request_id.clone(),
+            facts: None,
+        };
+        let event = NewEvent::new(
+            "request.opened",
+            request_id,
+            1,
+            pack_payload("hearth.events.v1.PlacementRequestOpened", &payload),
+        );
+        written.insert(outbox.enqueue(&txn, event).await.unwrap().event_id);
+    }
+    txn.commit().await.unwrap();
+    db.close().await.unwrap();
+
+    hearth.shutdown().await;
+
+    let bus = backends::open_bus(&settings).await.unwrap();
+    let consumer = bus
+        .consumer(ConsumerSpec::new(
+            "e2e-check",
+            format!("hearth.{}.request.>", hearth.county()),
+        ))
+        .await
+        .unwrap();
+    let mut delivered = BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while delivered.len() < written.len() && tokio::time::Instant::now() < deadline {
+        for delivery in consumer
+            .fetch(100, Duration::from_millis(500))
+            .await
+            .unwrap()
+        {
+            delivered.insert(delivery.envelope().unwrap().event_id);
+            delivery.ack().await.unwrap();
+        }
+    }
+    assert_eq!(
+        delivered, written,
+        "every committed event is on the bus after shutdown"
+    );
+    hearth.stop().await;
+}
+
 macro_rules! platform_suite {
     ($name:ident, $storage:expr, $bus:expr) => {
         mod $name {
@@ -188,6 +248,7 @@ macro_rules! platform_suite {
             case!(reflection_serves_old_and_new_clients);
             case!(tokens_are_checked);
             case!(shutdown_is_clean_and_quick);
+            case!(committed_events_are_flushed_on_shutdown);
         }
     };
 }

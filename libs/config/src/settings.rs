@@ -223,7 +223,8 @@ impl Default for TelemetrySettings {
     fn default() -> Self {
         Self {
             log_format: LogFormat::Auto,
-            log_filter: "info".to_owned(),
+            // sea-orm-migration logs every step at info; Hearth logs one line per service.
+            log_filter: "info,sea_orm_migration=warn".to_owned(),
             otlp_endpoint: None,
             sample_ratio: 1.0,
         }

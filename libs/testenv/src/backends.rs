@@ -1,5 +1,7 @@
 //! Which real backends this test run may use.
 
+use std::io::Write as _;
+
 /// PostgreSQL server URL for tests (each test creates its own database on it).
 pub const DATABASE_URL_VAR: &str = "HEARTH_TEST_DATABASE_URL";
 /// Shared NATS server URL for tests.
@@ -77,7 +79,9 @@ impl TestBackends {
             !self.in_ci,
             "{variable} is not set but CI=true: in CI a missing backend is a failure, not a skip ({test})"
         );
-        eprintln!("SKIPPED (no {variable}): {test}");
+        // Straight to the process's stderr: the test harness captures `eprintln!` of passing
+        // tests, and a skip must stay visible.
+        let _ = writeln!(std::io::stderr(), "SKIPPED (no {variable}): {test}");
         None
     }
 }

@@ -239,11 +239,17 @@ impl TestHearth {
         &self.key
     }
 
-    /// Shut down cleanly (as Ctrl-C does) and wait for it.
-    pub async fn stop(mut self) {
+    /// Shut down cleanly (as Ctrl-C does) and wait for it, keeping the data (the temporary
+    /// directory, the PostgreSQL database) for the test to inspect.
+    pub async fn shutdown(&mut self) {
         if let Some(instance) = self.instance.take() {
             instance.shutdown().await.expect("clean shutdown");
         }
+    }
+
+    /// Shut down cleanly and remove the test's data.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
         if let Some(database) = self.database.take() {
             database
                 .drop_database()

@@ -240,14 +240,22 @@ fn print_welcome(
     println!("  unit_staff: {unit_staff}");
     println!("  admin:      {admin}");
     println!();
-    println!("Try:");
-    println!("  grpcurl -plaintext {addr} list");
+    println!("Try (any gRPC client with reflection works; here buf's, from npm):");
     println!(
-        "  grpcurl -plaintext -d '{{\"service\":\"hearth.intake.v1.IntakeService\"}}' {addr} grpc.health.v1.Health/Check"
+        "  npx @bufbuild/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://{addr}"
     );
-    println!("  TOKEN=$(hearth token --role unit_staff)");
     println!(
-        "  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {addr} describe hearth.intake.v1.IntakeService"
+        "  npx @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -d '{{\"service\":\"hearth.intake.v1.IntakeService\"}}' http://{addr}/grpc.health.v1.Health/Check"
+    );
+    // The exact command, so that it finds the same development key from any directory.
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hearth"));
+    println!(
+        "  TOKEN=$({} --data-dir {} token --role unit_staff)",
+        exe.display(),
+        data_dir.display()
+    );
+    println!(
+        "  npx @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H \"authorization: Bearer $TOKEN\" -d '{{}}' http://{addr}/hearth.intake.v1.IntakeService/ListPlacementRequests"
     );
     println!();
     println!("Press Ctrl-C to stop.");
