@@ -328,7 +328,9 @@ impl EventBus for InProcessBus {
 
     async fn consumer(&self, spec: ConsumerSpec) -> Result<Box<dyn EventConsumer>, BusError> {
         spec.validate()?;
-        check_event_filter(&self.inner.subjects, &spec.filter_subject)?;
+        self.inner
+            .subjects
+            .check_event_filter(&spec.filter_subject)?;
         execute(
             &self.inner.db,
             "INSERT INTO bus_consumers (name, filter_subject, ack_wait_ms, cursor, created_at) \
@@ -372,20 +374,6 @@ impl EventBus for InProcessBus {
                 decode_dead_letter(&payload, sequence)
             })
             .collect()
-    }
-}
-
-/// A consumer's filter must lie inside the county's event stream.
-pub(crate) fn check_event_filter(subjects: &CountySubjects, filter: &str) -> Result<(), BusError> {
-    let stream_prefix = subjects.all_events();
-    let stream_prefix = stream_prefix.trim_end_matches('>');
-    if filter.starts_with(stream_prefix) && filter.len() > stream_prefix.len() {
-        Ok(())
-    } else {
-        Err(BusError::Invalid(format!(
-            "filter {filter} is outside the county's events ({}>)",
-            stream_prefix
-        )))
     }
 }
 

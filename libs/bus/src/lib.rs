@@ -45,7 +45,7 @@ pub use in_process::{InProcessBus, InProcessConfig};
 pub use inbox::Inbox;
 pub use migrations::{BusMigrator, migrations};
 pub use nats::{NatsAuth, NatsBus, NatsConfig};
-pub use outbox::{DEFAULT_RETENTION, Outbox};
+pub use outbox::{DEFAULT_RETENTION, MAX_ENVELOPE_BYTES, Outbox};
 pub use relay::{OutboxRelay, RelayConfig, RelayNotifier, RelayPass};
 pub use subject::CountySubjects;
 pub use subscription::{EventHandler, HandlerError, RetryPolicy, Subscription};

@@ -37,7 +37,6 @@ use crate::bus::{
     OutgoingMessage, PublishAck,
 };
 use crate::dead_letters::{dead_letter_message, decode_dead_letter};
-use crate::in_process::check_event_filter;
 use crate::subject::{CountySubjects, validate_publish_subject, validate_service};
 
 /// The header JetStream de-duplicates on.
@@ -179,6 +178,11 @@ impl NatsBus {
                 match event {
                     async_nats::Event::Connected => tracing::info!("connected to NATS"),
                     async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS"),
+                    // Each failed reconnect attempt is one of these: keep them out of info logs;
+                    // the disconnect above is the one line an operator needs.
+                    async_nats::Event::ClientError(error) => {
+                        tracing::debug!(%error, "NATS client error")
+                    }
                     other => tracing::info!(event = %other, "NATS connection event"),
                 }
             })
@@ -382,7 +386,7 @@ impl EventBus for NatsBus {
 
     async fn consumer(&self, spec: ConsumerSpec) -> Result<Box<dyn EventConsumer>, BusError> {
         spec.validate()?;
-        check_event_filter(&self.subjects, &spec.filter_subject)?;
+        self.subjects.check_event_filter(&spec.filter_subject)?;
         wait_connected(&self.client, CONNECT_GRACE).await?;
         let stream = self.events_stream().await?;
         let desired = pull::Config {

@@ -20,6 +20,10 @@ use crate::entities::outbox;
 use crate::envelope::{NewEvent, timestamp};
 use crate::subject::{CountySubjects, validate_event_type, validate_service};
 
+/// The largest encoded envelope accepted: well under NATS's default 1 MiB message limit, so a
+/// written event can always be published (an unpublishable row would block the outbox).
+pub const MAX_ENVELOPE_BYTES: usize = 512 * 1024;
+
 /// How long sent rows are kept by default (the replay window).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
@@ -90,6 +94,12 @@ impl Outbox {
                 event.event_type
             )));
         }
+        if event.schema_version == 0 {
+            return Err(BusError::Invalid(format!(
+                "event {} needs a schema version from 1",
+                event.event_type
+            )));
+        }
         let aggregate_version = i64::try_from(event.aggregate_version).map_err(|_| {
             BusError::Invalid(format!(
                 "aggregate version {} is out of range",
@@ -110,6 +120,14 @@ impl Outbox {
             occurred_at: Some(timestamp(event.occurred_at.unwrap_or(now))),
             payload: Some(event.payload),
         };
+        let encoded = envelope.encode_to_vec();
+        if encoded.len() > MAX_ENVELOPE_BYTES {
+            return Err(BusError::Invalid(format!(
+                "event {} is {} bytes encoded; the limit is {MAX_ENVELOPE_BYTES}",
+                envelope.event_type,
+                encoded.len()
+            )));
+        }
         let headers = serde_json::to_string(&trace_headers())
             .map_err(|error| BusError::Invalid(format!("trace headers: {error}")))?;
 
@@ -120,7 +138,7 @@ impl Outbox {
             subject: ActiveValue::Set(subject),
             aggregate_id: ActiveValue::Set(envelope.aggregate_id.clone()),
             aggregate_version: ActiveValue::Set(aggregate_version),
-            envelope: ActiveValue::Set(envelope.encode_to_vec()),
+            envelope: ActiveValue::Set(encoded),
             headers: ActiveValue::Set(headers),
             created_at: ActiveValue::Set(now),
             sent_at: ActiveValue::Set(None),

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use hearth_telemetry::propagation::{current_trace_headers, set_parent_from_headers};
 use sea_orm::sea_query::{Expr, ExprTrait as _, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
@@ -44,6 +45,8 @@ pub struct RelayConfig {
     pub backoff_max: Duration,
     /// How long [`OutboxRelay::run`] keeps flushing after cancellation.
     pub shutdown_flush_timeout: Duration,
+    /// How often [`OutboxRelay::run`] deletes sent rows older than the outbox's retention.
+    pub purge_interval: Duration,
 }
 
 impl Default for RelayConfig {
@@ -54,6 +57,7 @@ impl Default for RelayConfig {
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(30),
             shutdown_flush_timeout: Duration::from_secs(10),
+            purge_interval: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -85,6 +89,7 @@ impl RelayNotifier {
 pub struct OutboxRelay {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
+    outbox: Outbox,
     wake: Arc<Notify>,
     config: RelayConfig,
 }
@@ -100,6 +105,7 @@ impl OutboxRelay {
         Self {
             db,
             bus,
+            outbox: outbox.clone(),
             wake: outbox.wake_handle(),
             config,
         }
@@ -112,11 +118,21 @@ impl OutboxRelay {
 
     /// Publishes until cancelled, then flushes what is left (bounded by
     /// `shutdown_flush_timeout`). Wakes on [`RelayNotifier::notify`] and polls every
-    /// `poll_interval`; backs off with jitter while the bus is unavailable.
+    /// `poll_interval`; backs off with jitter while the bus is unavailable. Every
+    /// `purge_interval` it deletes sent rows older than the outbox's retention.
     pub async fn run(self, cancel: CancellationToken) -> Result<(), BusError> {
         let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_max);
         let mut recheck_soon = false;
+        let mut next_purge = Instant::now();
         while !cancel.is_cancelled() {
+            if Instant::now() >= next_purge {
+                next_purge = Instant::now() + self.config.purge_interval;
+                match self.outbox.purge_expired(&self.db).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "sent outbox rows past retention deleted"),
+                    Err(error) => tracing::warn!(%error, "purging the outbox failed"),
+                }
+            }
             match self.publish_pass().await {
                 Ok(pass) if pass.claimed >= self.config.batch_size => {
                     backoff.reset();
@@ -194,8 +210,8 @@ impl OutboxRelay {
     /// Marks rows written since `since` as unsent and wakes the relay, which publishes them
     /// again with their original event ids; returns how many. Inside the bus's duplicate
     /// window they are recognised as duplicates; after it, consumers' inboxes skip them.
-    pub async fn replay(&self, since: DateTime<Utc>, outbox: &Outbox) -> Result<u64, BusError> {
-        let marked = outbox.mark_for_replay(&self.db, since).await?;
+    pub async fn replay(&self, since: DateTime<Utc>) -> Result<u64, BusError> {
+        let marked = self.outbox.mark_for_replay(&self.db, since).await?;
         tracing::info!(marked, %since, "outbox rows marked for replay");
         self.wake.notify_one();
         Ok(marked)
@@ -205,27 +221,10 @@ impl OutboxRelay {
     /// acknowledged ones sent. Stops at the first failed publish (keeping order), records the
     /// error on that row, and returns it.
     pub async fn publish_pass(&self) -> Result<RelayPass, BusError> {
-        let span = tracing::info_span!(
-            "outbox.relay",
-            claimed = tracing::field::Empty,
-            published = tracing::field::Empty,
-            duplicates = tracing::field::Empty,
-        );
-        async {
-            let result = match self.db.get_database_backend() {
-                DbBackend::Postgres => self.publish_pass_locked().await,
-                _ => self.publish_pass_unlocked().await,
-            };
-            if let Ok(pass) = &result {
-                let span = tracing::Span::current();
-                span.record("claimed", pass.claimed);
-                span.record("published", pass.published);
-                span.record("duplicates", pass.duplicates);
-            }
-            result
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => self.publish_pass_locked().await,
+            _ => self.publish_pass_unlocked().await,
         }
-        .instrument(span)
-        .await
     }
 
     /// PostgreSQL: rows stay locked until their publishes are acknowledged and marked.
@@ -255,6 +254,32 @@ impl OutboxRelay {
     }
 
     async fn publish_rows<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        rows: &[outbox::Model],
+    ) -> Result<RelayPass, BusError> {
+        if rows.is_empty() {
+            // No span for an idle poll: it would be a trace a second per service.
+            return Ok(RelayPass::default());
+        }
+        let span = tracing::info_span!(
+            "outbox.relay",
+            claimed = rows.len(),
+            published = tracing::field::Empty,
+            duplicates = tracing::field::Empty,
+        );
+        let outcome = self
+            .publish_and_mark(db, rows)
+            .instrument(span.clone())
+            .await;
+        if let Ok(pass) = &outcome {
+            span.record("published", pass.published);
+            span.record("duplicates", pass.duplicates);
+        }
+        outcome
+    }
+
+    async fn publish_and_mark<C: ConnectionTrait>(
         &self,
         db: &C,
         rows: &[outbox::Model],
@@ -308,27 +333,40 @@ impl OutboxRelay {
         }
     }
 
-    /// Publishes one row; returns whether the bus reported it a duplicate.
+    /// Publishes one row in an `outbox.publish` span that continues the trace of the request
+    /// that wrote it; the message carries that span's context, so the consumer's
+    /// `event.handle` span joins the same trace. Returns whether the bus reported a duplicate.
     async fn publish_row(&self, row: &outbox::Model) -> Result<bool, BusError> {
-        let headers: BTreeMap<String, String> =
+        let stored: BTreeMap<String, String> =
             serde_json::from_str(&row.headers).unwrap_or_default();
-        let ack = self
-            .bus
-            .publish(OutgoingMessage {
-                subject: row.subject.clone(),
-                msg_id: row.event_id.clone(),
-                headers,
-                payload: row.envelope.clone(),
-            })
-            .await?;
-        tracing::debug!(
+        let span = tracing::info_span!(
+            "outbox.publish",
+            otel.kind = "producer",
             event_type = %row.event_type,
             event_id = %row.event_id,
-            sequence = ack.sequence,
-            duplicate = ack.duplicate,
-            "event published"
         );
-        Ok(ack.duplicate)
+        set_parent_from_headers(&span, &stored);
+        async {
+            let mut headers = stored;
+            headers.extend(current_trace_headers());
+            let ack = self
+                .bus
+                .publish(OutgoingMessage {
+                    subject: row.subject.clone(),
+                    msg_id: row.event_id.clone(),
+                    headers,
+                    payload: row.envelope.clone(),
+                })
+                .await?;
+            tracing::debug!(
+                sequence = ack.sequence,
+                duplicate = ack.duplicate,
+                "event published"
+            );
+            Ok(ack.duplicate)
+        }
+        .instrument(span)
+        .await
     }
 }
 

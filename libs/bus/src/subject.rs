@@ -96,6 +96,19 @@ impl CountySubjects {
         format!("{}_DLQ", self.events_stream())
     }
 
+    /// A consumer's filter must lie inside the county's event stream (`hearth.<county>.…`).
+    pub fn check_event_filter(&self, filter: &str) -> Result<(), BusError> {
+        validate_filter_subject(filter)?;
+        let prefix = format!("{EVENT_PREFIX}.{}.", self.county);
+        if filter.starts_with(&prefix) && filter.len() > prefix.len() {
+            Ok(())
+        } else {
+            Err(BusError::Invalid(format!(
+                "filter {filter} is outside the county's events ({prefix}>)"
+            )))
+        }
+    }
+
     /// Whether `subject` is stored by one of this county's streams (events or dead letters).
     pub fn is_stored(&self, subject: &str) -> bool {
         subject_matches(&self.all_events(), subject)
@@ -253,6 +266,15 @@ mod tests {
         assert!(dalarna.is_stored("hearth.dalarna.family.approved"));
         assert!(dalarna.is_stored("hearth-dlq.dalarna.matching"));
         assert!(!dalarna.is_stored("hearth.gotland.family.approved"));
+        assert!(dalarna.check_event_filter("hearth.dalarna.>").is_ok());
+        assert!(
+            dalarna
+                .check_event_filter("hearth.dalarna.family.*")
+                .is_ok()
+        );
+        assert!(dalarna.check_event_filter("hearth.>").is_err());
+        assert!(dalarna.check_event_filter("hearth.gotland.>").is_err());
+        assert!(dalarna.check_event_filter("hearth-dlq.dalarna.>").is_err());
         let hyphenated = CountySubjects::new("vastra-gotaland")?;
         assert_eq!(hyphenated.events_stream(), "HEARTH_VASTRA-GOTALAND");
         Ok(())

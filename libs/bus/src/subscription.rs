@@ -32,6 +32,7 @@ use tracing::Instrument as _;
 use crate::backoff::{Backoff, exponential, with_jitter};
 use crate::bus::{ConsumerSpec, Delivery, EventBus, EventConsumer};
 use crate::envelope::timestamp;
+use crate::subject::validate_event_type;
 use crate::{BusError, Inbox};
 
 /// How many deliveries one fetch asks for.
@@ -139,6 +140,7 @@ impl Subscription {
             db,
             bus,
             consumer: spec.durable_name.clone(),
+            ack_wait: spec.ack_wait,
             handler,
             retry: RetryPolicy {
                 max_attempts: retry.max_attempts.max(1),
@@ -209,16 +211,20 @@ struct Worker {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
     consumer: String,
+    ack_wait: Duration,
     handler: Arc<dyn EventHandler>,
     retry: RetryPolicy,
 }
 
 impl Worker {
     async fn process(&self, delivery: Delivery) {
-        let envelope = match delivery.envelope() {
+        let envelope = match delivery.envelope().and_then(|envelope| {
+            check_envelope(&envelope)?;
+            Ok(envelope)
+        }) {
             Ok(envelope) => envelope,
             Err(error) => {
-                tracing::error!(consumer = %self.consumer, subject = delivery.subject(), %error, "undecodable message");
+                tracing::error!(consumer = %self.consumer, subject = delivery.subject(), %error, "malformed message");
                 self.dead_letter(delivery, None, error.to_string()).await;
                 return;
             }
@@ -243,7 +249,28 @@ impl Worker {
     async fn apply(&self, delivery: Delivery, envelope: EventEnvelope) {
         let attempt = delivery.delivered_count();
         let span = tracing::Span::current();
-        match self.apply_in_transaction(&envelope).await {
+        // A handler that runs long keeps its delivery: tell the bus it is in progress every half
+        // ack_wait, so that it is not redelivered meanwhile.
+        let outcome = {
+            let work = self.apply_in_transaction(&envelope);
+            tokio::pin!(work);
+            let half_ack_wait = (self.ack_wait / 2).max(Duration::from_millis(50));
+            let mut heartbeat = tokio::time::interval_at(
+                tokio::time::Instant::now() + half_ack_wait,
+                half_ack_wait,
+            );
+            loop {
+                tokio::select! {
+                    outcome = &mut work => break outcome,
+                    _ = heartbeat.tick() => {
+                        if let Err(error) = delivery.in_progress().await {
+                            tracing::debug!(%error, "could not extend the delivery's ack wait");
+                        }
+                    }
+                }
+            }
+        };
+        match outcome {
             Ok(Outcome::Applied) => {
                 span.record("outcome", "applied");
                 settle(delivery.ack().await, "ack an applied event");
@@ -334,6 +361,18 @@ impl Worker {
             }
         }
     }
+}
+
+/// An envelope needs a UUID event id (the inbox key) and a valid event type.
+fn check_envelope(envelope: &EventEnvelope) -> Result<(), BusError> {
+    uuid::Uuid::parse_str(&envelope.event_id).map_err(|_| {
+        BusError::Decode(format!(
+            "envelope has no valid event id ({:?})",
+            envelope.event_id
+        ))
+    })?;
+    validate_event_type(&envelope.event_type)
+        .map_err(|error| BusError::Decode(format!("envelope: {error}")))
 }
 
 /// A write transaction: `BEGIN IMMEDIATE` on SQLite (no lock upgrade deadlocks; writes

@@ -223,8 +223,9 @@ impl Default for TelemetrySettings {
     fn default() -> Self {
         Self {
             log_format: LogFormat::Auto,
-            // sea-orm-migration logs every step at info; Hearth logs one line per service.
-            log_filter: "info,sea_orm_migration=warn".to_owned(),
+            // sea-orm-migration logs every step at info (Hearth logs one line per service), and
+            // async-nats every reconnect attempt (hearth-bus reports connection changes).
+            log_filter: "info,sea_orm_migration=warn,async_nats=warn".to_owned(),
             otlp_endpoint: None,
             sample_ratio: 1.0,
         }

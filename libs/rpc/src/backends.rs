@@ -84,9 +84,15 @@ pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn EventBus>, BackendE
             Arc::new(NatsBus::connect(config).await.map_err(bus_error)?)
         }
     };
-    bus.ensure_streams()
-        .await
-        .map_err(|error| BackendError::Bus(error.to_string()))?;
+    match bus.ensure_streams().await {
+        Ok(()) => {}
+        // The database is the source of truth: a service starts while NATS is away, its events
+        // wait in the outbox, and publishing re-creates missing streams once NATS is back.
+        Err(error) if error.is_unavailable() => {
+            tracing::warn!(%error, "the event bus is unavailable at start; events wait in the outbox until it returns");
+        }
+        Err(error) => return Err(bus_error(error)),
+    }
     Ok(bus)
 }
 

@@ -1,6 +1,6 @@
 //! Which real backends this test run may use.
 
-use std::io::Write as _;
+use std::io::Write;
 
 /// PostgreSQL server URL for tests (each test creates its own database on it).
 pub const DATABASE_URL_VAR: &str = "HEARTH_TEST_DATABASE_URL";
@@ -71,6 +71,17 @@ impl TestBackends {
     }
 
     fn require(&self, variable: &str, value: Option<&String>) -> Option<String> {
+        // Straight to the process's stderr: the test harness captures `eprintln!` of passing
+        // tests, and a skip must stay visible.
+        self.require_reporting_to(variable, value, &mut std::io::stderr())
+    }
+
+    fn require_reporting_to(
+        &self,
+        variable: &str,
+        value: Option<&String>,
+        report: &mut dyn Write,
+    ) -> Option<String> {
         if let Some(value) = value {
             return Some(value.clone());
         }
@@ -79,9 +90,7 @@ impl TestBackends {
             !self.in_ci,
             "{variable} is not set but CI=true: in CI a missing backend is a failure, not a skip ({test})"
         );
-        // Straight to the process's stderr: the test harness captures `eprintln!` of passing
-        // tests, and a skip must stay visible.
-        let _ = writeln!(std::io::stderr(), "SKIPPED (no {variable}): {test}");
+        let _ = writeln!(report, "SKIPPED (no {variable}): {test}");
         None
     }
 }
@@ -128,10 +137,21 @@ mod tests {
     }
 
     #[test]
-    fn absent_variables_skip_outside_ci() {
+    fn absent_variables_skip_visibly_outside_ci() {
         let backends = TestBackends::new(None, None, false);
-        assert_eq!(backends.postgres_url(), None);
-        assert_eq!(backends.nats_url(), None);
+        let mut report = Vec::new();
+        assert_eq!(
+            backends.require_reporting_to(DATABASE_URL_VAR, None, &mut report),
+            None
+        );
+        let report = String::from_utf8_lossy(&report);
+        assert!(
+            report.starts_with("SKIPPED (no HEARTH_TEST_DATABASE_URL): ")
+                && report
+                    .trim_end()
+                    .ends_with("absent_variables_skip_visibly_outside_ci"),
+            "{report}"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod backends;
 mod names;
 mod nats_server;
 mod postgres;
+mod streams;
 
 pub use backends::{
     CI_VAR, DATABASE_URL_VAR, NATS_URL_VAR, TestBackends, current_test_name, nats_url, postgres_url,
@@ -31,6 +32,7 @@ pub use postgres::{
     FreshDatabase, PrepareError, database_url, fresh_postgres_database,
     fresh_postgres_database_from_template,
 };
+pub use streams::DeleteStreamsOnDrop;
 
 /// What can go wrong while setting up a test backend. Tests usually `expect` these: a broken
 /// test environment should fail loudly.

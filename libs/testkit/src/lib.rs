@@ -19,6 +19,7 @@
 pub use hearth_testenv as env;
 
 use hearth_auth::{DevelopmentKey, MintRequest, Role};
+use hearth_bus::CountySubjects;
 use hearth_config::{Settings, Sources};
 use hearth_domain::{CountySlug, MunicipalityCode};
 use hearth_rpc::{HostedService, Instance, backends, runtime};
@@ -61,6 +62,7 @@ pub struct TestHearth {
     key: DevelopmentKey,
     data_dir: tempfile::TempDir,
     database: Option<FreshDatabase>,
+    _streams: Option<hearth_testenv::DeleteStreamsOnDrop>,
 }
 
 impl TestHearth {
@@ -105,6 +107,7 @@ impl Builder {
             .with_override("bus.retry_initial_millis", "50")
             .with_override("bus.retry_max_millis", "500");
         let mut database = None;
+        let mut streams = None;
         if self.storage == Storage::Postgres {
             let server = hearth_testenv::postgres_url()?;
             let fresh = fresh_database(&server, &self.services).await;
@@ -113,9 +116,15 @@ impl Builder {
         }
         if self.bus == Bus::Nats {
             let url = hearth_testenv::nats_url()?;
+            let county = hearth_testenv::unique_county();
+            let subjects = CountySubjects::new(&county).expect("a valid test county");
+            streams = Some(hearth_testenv::DeleteStreamsOnDrop::new(
+                url.clone(),
+                [subjects.events_stream(), subjects.dead_letter_stream()],
+            ));
             sources = sources
                 .with_override("bus.nats_url", url)
-                .with_override("county.slug", hearth_testenv::unique_county());
+                .with_override("county.slug", county);
         }
         for (key, value) in self.overrides {
             sources = sources.with_override(key, value);
@@ -133,6 +142,7 @@ impl Builder {
             key,
             data_dir,
             database,
+            _streams: streams,
         })
     }
 }
