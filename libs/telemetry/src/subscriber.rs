@@ -201,7 +201,10 @@ pub fn init_for_tests() {
     TEST_TELEMETRY.get_or_init(|| {
         let mut opts = TelemetryOptions::new("hearth-test");
         opts.log_format = LogFormat::Pretty;
-        let installed = match std::env::var("TEST_LOG") {
+        // Tests only: TEST_LOG is a developer's switch, not a setting, so hearth-config has no say.
+        #[allow(clippy::disallowed_methods)]
+        let test_log = std::env::var("TEST_LOG");
+        let installed = match test_log {
             Ok(test_log) => {
                 opts.log_filter = test_log_filter(&test_log);
                 build(&opts, TestWriter::new(), false)

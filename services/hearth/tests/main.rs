@@ -23,15 +23,11 @@ const SERVICES: [&str; 6] = [
     "hearth.allocation.v1.AllocationService",
 ];
 
-/// `hearth` in `dir`, with no `HEARTH__…` settings inherited from the test's environment.
+/// `hearth` in `dir`, with an empty environment: no `HEARTH__…` settings leak in from the
+/// test's own environment, so each test sets exactly what it means.
 fn hearth(dir: &Path) -> Command {
     let mut command = Command::new(HEARTH);
-    command.current_dir(dir).kill_on_drop(true);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("HEARTH__") {
-            command.env_remove(name);
-        }
-    }
+    command.current_dir(dir).env_clear().kill_on_drop(true);
     command
 }
 
