@@ -177,21 +177,47 @@ pub async fn ensure_migrated<M: MigratorTrait>(
     db: &DatabaseConnection,
     service: &str,
 ) -> Result<(), StoreError> {
-    let pending = M::get_pending_migrations(db)
-        .await
-        .map_err(|source| StoreError::Migrate {
-            service: service.to_owned(),
-            source,
-        })?;
-    if pending.is_empty() {
+    check_service_name(service)?;
+    let names: Vec<String> = if schema_exists(db, service).await? {
+        let pending =
+            M::get_pending_migrations(db)
+                .await
+                .map_err(|source| StoreError::Migrate {
+                    service: service.to_owned(),
+                    source,
+                })?;
+        pending.iter().map(|m| m.name().to_owned()).collect()
+    } else {
+        // A database nobody migrated yet: everything is pending (and asking sea-orm would try
+        // to create its bookkeeping table in a schema that does not exist).
+        M::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect()
+    };
+    if names.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = pending.iter().map(|m| m.name().to_owned()).collect();
     Err(StoreError::SchemaBehind {
         service: service.to_owned(),
         pending: names.len(),
         names: names.join(", "),
     })
+}
+
+/// Whether the service's schema exists (always true on SQLite: the file is the schema).
+async fn schema_exists(db: &DatabaseConnection, service: &str) -> Result<bool, StoreError> {
+    if Backend::of(db) != Backend::Postgres {
+        return Ok(true);
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = $1",
+            [service.into()],
+        ))
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Check that the database answers: for readiness and `hearth doctor`-style checks.

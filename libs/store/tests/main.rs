@@ -170,6 +170,14 @@ async fn a_schema_behind_is_named(fixture: Fixture) {
     assert!(message.contains("hearth migrate"), "{message}");
 }
 
+async fn a_never_migrated_database_is_behind(fixture: Fixture) {
+    let db = connect(&fixture.target, "gamma").await.unwrap();
+    match ensure_migrated::<FullMigrator>(&db, "gamma").await {
+        Err(StoreError::SchemaBehind { pending, .. }) => assert_eq!(pending, 2),
+        other => panic!("expected SchemaBehind, got {other:?}"),
+    }
+}
+
 async fn transactions_commit_and_roll_back(fixture: Fixture) {
     let db = connect(&fixture.target, "alpha").await.unwrap();
     migrate::<FullMigrator>(&db, "alpha").await.unwrap();
@@ -277,6 +285,7 @@ macro_rules! store_suite {
 
             case!(migrations_apply_once);
             case!(a_schema_behind_is_named);
+            case!(a_never_migrated_database_is_behind);
             case!(transactions_commit_and_roll_back);
             case!(concurrent_writers_all_land);
             case!(services_keep_apart);
