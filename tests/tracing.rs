@@ -20,9 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::service::RoutesBuilder;
 
+/// Where the work happened, and the trace id it happened in.
+type Sighting = (&'static str, Option<String>);
+
 /// Trace ids seen where the work happened.
 #[derive(Debug, Default, Clone)]
-struct Seen(Arc<Mutex<Vec<(&'static str, Option<String>)>>>);
+struct Seen(Arc<Mutex<Vec<Sighting>>>);
 
 impl Seen {
     fn record(&self, place: &'static str) {
