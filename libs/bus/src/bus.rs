@@ -18,6 +18,7 @@ use hearth_proto::events::v1::{DeadLetter, EventEnvelope};
 use prost::Message as _;
 
 use crate::BusError;
+use crate::dead_letters::StoredDeadLetter;
 use crate::subject::{validate_consumer_name, validate_filter_subject};
 
 /// A message to publish.
@@ -120,11 +121,26 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     async fn consumer(&self, spec: ConsumerSpec) -> Result<Box<dyn EventConsumer>, BusError>;
 
     /// Publishes a dead letter to `hearth-dlq.<county>.<service>`, the service being the one
-    /// of `dead_letter.consumer`.
-    async fn dead_letter(&self, dead_letter: DeadLetter) -> Result<PublishAck, BusError>;
+    /// of `dead_letter.consumer`. `delivered_msg_id` is the message id of the delivery that
+    /// failed (the event id, or a redrive's id); the dead letter's own message id is
+    /// `dlq:<consumer>:<delivered_msg_id>` (the event id when `None`), so dead-lettering the
+    /// same delivery twice is a duplicate while a redriven event that fails again is a new
+    /// dead letter.
+    async fn dead_letter(
+        &self,
+        dead_letter: DeadLetter,
+        delivered_msg_id: Option<&str>,
+    ) -> Result<PublishAck, BusError>;
 
-    /// The dead letters of a service, oldest first.
-    async fn dead_letters(&self, service: &str) -> Result<Vec<DeadLetter>, BusError>;
+    /// The dead letters of a service, oldest first, each with its sequence in the dead-letter
+    /// stream.
+    async fn dead_letters(&self, service: &str) -> Result<Vec<StoredDeadLetter>, BusError>;
+
+    /// Removes the dead letter with this sequence (from [`EventBus::dead_letters`]) of
+    /// `service`; [`BusError::NotFound`] when the service has no dead letter with it (already
+    /// removed, or another service's). See [`crate::redrive_dead_letter`], which sends a dead
+    /// letter back before removing it.
+    async fn remove_dead_letter(&self, service: &str, sequence: u64) -> Result<(), BusError>;
 }
 
 /// A bound durable pull consumer.

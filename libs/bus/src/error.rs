@@ -16,6 +16,10 @@ pub enum BusError {
     /// the credentials lack, a consumer whose configuration conflicts. Needs an operator.
     #[error("event bus refused the request: {0}")]
     Rejected(String),
+    /// What the caller named is not there (a dead letter already redriven or removed, an event
+    /// id no dead letter has). Retrying the same request fails again.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// A message on the bus could not be decoded (not an `EventEnvelope`, not a `DeadLetter`).
     #[error("malformed message: {0}")]
     Decode(String),

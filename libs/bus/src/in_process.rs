@@ -40,7 +40,7 @@ use crate::bus::{
     AckAction, Acknowledger, ConsumerSpec, Delivery, DeliveryParts, EventBus, EventConsumer,
     OutgoingMessage, PublishAck,
 };
-use crate::dead_letters::{dead_letter_message, decode_dead_letter};
+use crate::dead_letters::{StoredDeadLetter, dead_letter_message, decode_dead_letter};
 use crate::subject::{CountySubjects, subject_matches, validate_publish_subject, validate_service};
 
 /// The schema version this code writes (`PRAGMA user_version`).
@@ -351,12 +351,16 @@ impl EventBus for InProcessBus {
         }))
     }
 
-    async fn dead_letter(&self, dead_letter: DeadLetter) -> Result<PublishAck, BusError> {
-        let message = dead_letter_message(&self.inner.subjects, &dead_letter)?;
+    async fn dead_letter(
+        &self,
+        dead_letter: DeadLetter,
+        delivered_msg_id: Option<&str>,
+    ) -> Result<PublishAck, BusError> {
+        let message = dead_letter_message(&self.inner.subjects, &dead_letter, delivered_msg_id)?;
         self.publish(message).await
     }
 
-    async fn dead_letters(&self, service: &str) -> Result<Vec<DeadLetter>, BusError> {
+    async fn dead_letters(&self, service: &str) -> Result<Vec<StoredDeadLetter>, BusError> {
         validate_service(service)?;
         let subject = self.inner.subjects.dead_letter(service)?;
         let rows = self
@@ -374,6 +378,26 @@ impl EventBus for InProcessBus {
                 decode_dead_letter(&payload, sequence)
             })
             .collect()
+    }
+
+    async fn remove_dead_letter(&self, service: &str, sequence: u64) -> Result<(), BusError> {
+        validate_service(service)?;
+        let subject = self.inner.subjects.dead_letter(service)?;
+        // Only messages on the service's dead-letter subject: never an event, nor another
+        // service's dead letter. (Its message id stays in `bus_msg_ids` for the duplicate
+        // window, as JetStream keeps it.)
+        let removed = execute(
+            &self.inner.db,
+            "DELETE FROM bus_messages WHERE seq = ? AND subject = ?",
+            [to_i64(sequence)?.into(), subject.into()],
+        )
+        .await?;
+        if removed == 0 {
+            return Err(BusError::NotFound(format!(
+                "service {service} has no dead letter {sequence}"
+            )));
+        }
+        Ok(())
     }
 }
 

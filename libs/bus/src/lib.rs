@@ -11,6 +11,7 @@
 //! EventBus consumer ─▶ Subscription::run ─▶ txn ─┬─ Inbox::record (skip if seen)
 //!                                                └─ EventHandler::handle ─▶ commit ─▶ ack
 //!                       after N failures ─▶ EventBus::dead_letter ─▶ hearth-dlq.<county>.<service>
+//! operator (`hearth dlq redrive`) ─▶ redrive_dead_letter ─▶ original subject, then removed
 //! ```
 //!
 //! Both bus implementations pass one contract test suite (`tests/main.rs`). The database is
@@ -35,6 +36,10 @@ mod subscription;
 pub use bus::{
     AckAction, Acknowledger, ConsumerSpec, Delivery, DeliveryParts, EventBus, EventConsumer,
     OutgoingMessage, PublishAck,
+};
+pub use dead_letters::{
+    RedriveReport, Redriven, StoredDeadLetter, redrive_dead_letter, redrive_dead_letters,
+    redrive_msg_id, select_dead_letters,
 };
 pub use envelope::{
     NewEvent, TYPE_URL_PREFIX, instant, pack_payload, payload_type_name, timestamp,

@@ -22,7 +22,8 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pu
 use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind, PublishErrorKind};
 use async_nats::jetstream::message::{Acker, PublishMessage};
 use async_nats::jetstream::stream::{
-    self, ConsumerError, ConsumerErrorKind, DiscardPolicy, RetentionPolicy, StorageType,
+    self, ConsumerError, ConsumerErrorKind, DeleteMessageErrorKind, DiscardPolicy,
+    RawMessageErrorKind, RetentionPolicy, StorageType,
 };
 use async_nats::jetstream::{AckKind, ErrorCode};
 use async_nats::{Client, ConnectOptions, HeaderMap, HeaderName, HeaderValue};
@@ -36,7 +37,7 @@ use crate::bus::{
     AckAction, Acknowledger, ConsumerSpec, Delivery, DeliveryParts, EventBus, EventConsumer,
     OutgoingMessage, PublishAck,
 };
-use crate::dead_letters::{dead_letter_message, decode_dead_letter};
+use crate::dead_letters::{StoredDeadLetter, dead_letter_message, decode_dead_letter};
 use crate::subject::{CountySubjects, validate_publish_subject, validate_service};
 
 /// The header JetStream de-duplicates on.
@@ -420,12 +421,16 @@ impl EventBus for NatsBus {
         }))
     }
 
-    async fn dead_letter(&self, dead_letter: DeadLetter) -> Result<PublishAck, BusError> {
-        let message = dead_letter_message(&self.subjects, &dead_letter)?;
+    async fn dead_letter(
+        &self,
+        dead_letter: DeadLetter,
+        delivered_msg_id: Option<&str>,
+    ) -> Result<PublishAck, BusError> {
+        let message = dead_letter_message(&self.subjects, &dead_letter, delivered_msg_id)?;
         self.publish(message).await
     }
 
-    async fn dead_letters(&self, service: &str) -> Result<Vec<DeadLetter>, BusError> {
+    async fn dead_letters(&self, service: &str) -> Result<Vec<StoredDeadLetter>, BusError> {
         validate_service(service)?;
         wait_connected(&self.client, CONNECT_GRACE).await?;
         let Some(stream) = self.get_stream(&self.subjects.dead_letter_stream()).await? else {
@@ -456,7 +461,10 @@ impl EventBus for NatsBus {
                 break;
             }
             for message in messages {
-                let sequence = message.info().map(|info| info.stream_sequence).unwrap_or(0);
+                let sequence = message
+                    .info()
+                    .map_err(|error| BusError::Decode(format!("JetStream metadata: {error}")))?
+                    .stream_sequence;
                 letters.push(decode_dead_letter(&message.payload, sequence)?);
                 remaining = remaining.saturating_sub(1);
             }
@@ -466,6 +474,56 @@ impl EventBus for NatsBus {
             tracing::debug!(%error, "could not delete the dead-letter reader; it expires by itself");
         }
         Ok(letters)
+    }
+
+    async fn remove_dead_letter(&self, service: &str, sequence: u64) -> Result<(), BusError> {
+        validate_service(service)?;
+        let subject = self.subjects.dead_letter(service)?;
+        let not_found =
+            || BusError::NotFound(format!("service {service} has no dead letter {sequence}"));
+        wait_connected(&self.client, CONNECT_GRACE).await?;
+        let name = self.subjects.dead_letter_stream();
+        let Some(stream) = self.get_stream(&name).await? else {
+            return Err(not_found());
+        };
+        // Only messages on the service's dead-letter subject: never another service's.
+        let stored =
+            stream
+                .get_raw_message(sequence)
+                .await
+                .map_err(|error| match error.kind() {
+                    RawMessageErrorKind::NoMessageFound => not_found(),
+                    RawMessageErrorKind::InvalidSubject => {
+                        BusError::Invalid(format!("reading dead letter {sequence}: {error}"))
+                    }
+                    RawMessageErrorKind::JetStream(_) => {
+                        BusError::Rejected(format!("reading dead letter {sequence}: {error}"))
+                    }
+                    _ => BusError::Unavailable(format!("reading dead letter {sequence}: {error}")),
+                })?;
+        if stored.subject.as_str() != subject {
+            return Err(not_found());
+        }
+        // The server's default for a message delete is to erase it (overwrite its data), which
+        // is what dead letters that may hold personal data want.
+        match stream.delete_message(sequence).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(not_found()),
+            Err(error) => match error.kind() {
+                DeleteMessageErrorKind::JetStream(api_error)
+                    if api_error.error_code() == ErrorCode::NO_MESSAGE_FOUND
+                        || api_error.error_code() == ErrorCode::SEQUENCE_NOT_FOUND =>
+                {
+                    Err(not_found())
+                }
+                DeleteMessageErrorKind::JetStream(_) => Err(BusError::Rejected(format!(
+                    "removing dead letter {sequence} from {name}: {error}"
+                ))),
+                _ => Err(BusError::Unavailable(format!(
+                    "removing dead letter {sequence} from {name}: {error}"
+                ))),
+            },
+        }
     }
 }
 

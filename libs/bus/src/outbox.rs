@@ -190,8 +190,11 @@ impl Outbox {
         self.purge_sent_before(db, Utc::now() - retention).await
     }
 
-    /// Marks rows written since `since` as unsent, so that the relay publishes them again (the
-    /// operator's `hearth replay`); returns how many. Consumers' inboxes make a replay harmless.
+    /// Marks rows sent since `since` as unsent, so that the relay publishes them again (the
+    /// operator's `hearth replay`); returns how many. "Sent since" rather than "written since":
+    /// what a bus that lost its recent messages lost is what was *published* after a time,
+    /// including rows written earlier that waited in the outbox (during an outage). Consumers'
+    /// inboxes make a replay harmless.
     pub async fn mark_for_replay<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -202,8 +205,7 @@ impl Outbox {
                 outbox::Column::SentAt,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            .filter(outbox::Column::SentAt.is_not_null())
-            .filter(outbox::Column::CreatedAt.gte(since))
+            .filter(outbox::Column::SentAt.gte(since))
             .exec(db)
             .await?;
         self.notify_relay();

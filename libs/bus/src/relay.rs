@@ -207,8 +207,8 @@ impl OutboxRelay {
         }
     }
 
-    /// Marks rows written since `since` as unsent and wakes the relay, which publishes them
-    /// again with their original event ids; returns how many. Inside the bus's duplicate
+    /// Marks rows sent since `since` as unsent (see [`Outbox::mark_for_replay`]) and wakes the
+    /// relay, which publishes them again with their original event ids; returns how many. Inside the bus's duplicate
     /// window they are recognised as duplicates; after it, consumers' inboxes skip them.
     pub async fn replay(&self, since: DateTime<Utc>) -> Result<u64, BusError> {
         let marked = self.outbox.mark_for_replay(&self.db, since).await?;

@@ -346,7 +346,7 @@ impl Worker {
             dead_lettered_at: Some(timestamp(Utc::now())),
             original_subject: delivery.subject().to_owned(),
         };
-        match self.bus.dead_letter(dead_letter).await {
+        match self.bus.dead_letter(dead_letter, delivery.msg_id()).await {
             Ok(_) => {
                 tracing::error!(%error, attempts, "event dead-lettered");
                 settle(delivery.term().await, "terminate a dead-lettered event");

@@ -14,6 +14,11 @@ use std::time::Duration;
 pub enum BackendError {
     #[error("event bus: {0}")]
     Bus(String),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("auth key `{path}`: {message}")]
     Key { path: PathBuf, message: String },
     #[error("auth: {0}")]
@@ -56,6 +61,14 @@ pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn EventBus>, BackendE
     let bus_error = |error: hearth_bus::BusError| BackendError::Bus(error.to_string());
     let bus: Arc<dyn EventBus> = match &settings.bus.nats_url {
         None => {
+            // The embedded log lives in the data directory, which a command that opens only the
+            // bus (`hearth dlq list` in a fresh directory) may be the first to need.
+            std::fs::create_dir_all(&settings.data_dir).map_err(|source| {
+                BackendError::DataDir {
+                    path: settings.data_dir.clone(),
+                    source,
+                }
+            })?;
             let config = InProcessConfig::file(county, settings.data_dir.join("bus.sqlite3"))
                 .with_max_age(replay_window);
             Arc::new(InProcessBus::open(config).await.map_err(bus_error)?)

@@ -1,5 +1,8 @@
 //! The `hearth` command line.
 
+use crate::operations;
+use chrono::{DateTime, Utc};
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 use hearth_auth::{DevelopmentKey, MintRequest, Role};
 use hearth_config::{Settings, Sources};
@@ -61,6 +64,61 @@ enum Command {
     Migrate,
     /// Print the effective settings with secrets masked.
     Config,
+    /// Dead letters: events a consumer could not apply after its retries.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Publish a service's outbox rows sent since a time again, with their event ids (after the
+    /// bus lost messages). Consumers' inboxes skip what they already applied.
+    Replay {
+        /// The producing service.
+        #[arg(long, value_parser = service_names())]
+        service: String,
+        /// Replay rows sent at or after this time, e.g. 2026-11-30T08:00:00Z.
+        #[arg(long, value_name = "RFC3339-TIME", value_parser = parse_time)]
+        since: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqCommand {
+    /// List the county's dead letters: when, consumer, event type, event id, attempts, error
+    /// (never the payload).
+    List {
+        /// Only this service's dead letters [default: every service's].
+        #[arg(long, value_parser = service_names())]
+        service: Option<String>,
+    },
+    /// Once the cause is fixed, send a service's dead letters back: each event is published
+    /// again on its original subject (so the consumer that failed receives it again) and the
+    /// dead letter is removed.
+    Redrive {
+        /// The service whose consumer failed.
+        #[arg(long, value_parser = service_names())]
+        service: String,
+        /// Only the dead letters of this event (repeat for several) [default: all of the
+        /// service's].
+        #[arg(long = "event-id", value_name = "ID")]
+        event_ids: Vec<String>,
+    },
+}
+
+/// `--service` takes the name of one of the six services.
+fn service_names() -> PossibleValuesParser {
+    let names: Vec<&'static str> = crate::all_services()
+        .iter()
+        .map(|service| service.name())
+        .collect();
+    PossibleValuesParser::new(names)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| {
+            format!("expected an RFC 3339 time such as 2026-11-30T08:00:00Z ({error})")
+        })
 }
 
 /// Run the command line; the exit code is 2 for bad settings or arguments, 1 for failures.
@@ -107,6 +165,15 @@ pub fn main() -> ExitCode {
             Command::Config => {
                 print!("{}", settings.to_masked_toml());
                 Ok(())
+            }
+            Command::Dlq {
+                command: DlqCommand::List { service },
+            } => operations::dlq_list(&settings, service.as_deref()).await,
+            Command::Dlq {
+                command: DlqCommand::Redrive { service, event_ids },
+            } => operations::dlq_redrive(&settings, &service, &event_ids).await,
+            Command::Replay { service, since } => {
+                operations::replay(&settings, &service, since).await
             }
         }
     });

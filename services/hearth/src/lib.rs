@@ -1,8 +1,9 @@
 //! The all-in-one Hearth: the six services in one process, and the command-line tool around
-//! them. [`all_services`] is the one list of services, used by `hearth serve`, `hearth migrate`
-//! and the end-to-end tests.
+//! them. [`all_services`] is the one list of services, used by `hearth serve`, `hearth migrate`,
+//! the operators' commands (`hearth dlq`, `hearth replay`) and the end-to-end tests.
 
 pub mod cli;
+pub mod operations;
 
 use hearth_rpc::HostedService;
 

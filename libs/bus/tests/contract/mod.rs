@@ -381,32 +381,46 @@ pub async fn dead_letters_are_kept_per_service(bus: BusKind, db: DbKind) {
     let matching_first = letter(&events[0], "matching-family");
     let matching_second = letter(&events[1], "matching");
     let training = letter(&events[0], "training");
+    let mut sequences = Vec::new();
     for dead_letter in [&matching_first, &matching_second, &training] {
         let ack = env
             .bus
-            .dead_letter(dead_letter.clone())
+            .dead_letter(dead_letter.clone(), None)
             .await
             .expect("dead letter");
         assert!(!ack.duplicate);
+        sequences.push(ack.sequence);
     }
     let again = env
         .bus
-        .dead_letter(matching_first.clone())
+        .dead_letter(matching_first.clone(), Some(&events[0].event_id))
         .await
         .expect("dead letter");
     assert!(
         again.duplicate,
-        "dead-lettering the same event twice is a duplicate"
+        "dead-lettering the same delivery twice is a duplicate"
     );
 
+    let matching = env.bus.dead_letters("matching").await.expect("list");
     assert_eq!(
-        env.bus.dead_letters("matching").await.expect("list"),
-        [matching_first, matching_second]
+        matching
+            .iter()
+            .map(|stored| &stored.letter)
+            .collect::<Vec<_>>(),
+        [&matching_first, &matching_second]
     );
     assert_eq!(
-        env.bus.dead_letters("training").await.expect("list"),
-        [training]
+        matching
+            .iter()
+            .map(|stored| stored.sequence)
+            .collect::<Vec<_>>(),
+        sequences[..2],
+        "each carries its sequence in the dead-letter stream"
     );
+    let training_letters = env.bus.dead_letters("training").await.expect("list");
+    assert_eq!(training_letters.len(), 1);
+    assert_eq!(training_letters[0].letter, training);
+    assert_eq!(training_letters[0].sequence, sequences[2]);
     assert!(
         env.bus
             .dead_letters("followup")
@@ -684,7 +698,7 @@ pub async fn failing_events_end_in_the_dead_letters(bus: BusKind, db: DbKind) {
 
     let retried = dead_letters("followup").await;
     assert_eq!(retried.len(), 1);
-    let retried = &retried[0];
+    let retried = &retried[0].letter;
     assert_eq!(retried.event.as_ref(), Some(event));
     assert_eq!(retried.consumer, "followup");
     assert_eq!(retried.attempts, max_attempts);
@@ -694,9 +708,10 @@ pub async fn failing_events_end_in_the_dead_letters(bus: BusKind, db: DbKind) {
 
     let refused = dead_letters("training").await;
     assert_eq!(refused.len(), 1);
-    assert_eq!(refused[0].attempts, 1);
-    assert_eq!(refused[0].consumer, "training-all");
-    assert_eq!(refused[0].error, "this event breaks a rule");
+    let refused = &refused[0].letter;
+    assert_eq!(refused.attempts, 1);
+    assert_eq!(refused.consumer, "training-all");
+    assert_eq!(refused.error, "this event breaks a rule");
 
     // Terminated: no further attempts.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -710,6 +725,239 @@ pub async fn failing_events_end_in_the_dead_letters(bus: BusKind, db: DbKind) {
             .await
             .expect("inbox")
     );
+}
+
+/// Redrive: once the handler is fixed, a dead letter sent back is delivered again on its
+/// original subject, applied exactly once by the consumer that failed (consumers that had
+/// applied it skip it by their inbox), and gone from the dead letters. A redriven event that
+/// still fails is dead-lettered again (not swallowed by the first dead letter's message id).
+pub async fn redriven_dead_letters_are_applied_once_after_the_fix(bus: BusKind, db: DbKind) {
+    let Some(env) = Env::start(bus, db, EnvOptions::default()).await else {
+        return;
+    };
+    let failing = Arc::new(TestHandler::broken());
+    let bystander = Arc::new(TestHandler::new(Mode::Apply));
+    let followup = env.spawn_subscription(
+        env.spec("followup", 5 * SECOND),
+        failing.clone(),
+        quick_retry(2),
+    );
+    let training = env.spawn_subscription(
+        env.spec("training", 5 * SECOND),
+        bystander.clone(),
+        quick_retry(2),
+    );
+    let events = env.commit_events(&["family.approved"]).await;
+    let event = &events[0];
+    env.relay().flush(5 * SECOND).await.expect("flush");
+
+    let letters = |service: &'static str| {
+        let bus = env.bus.clone();
+        async move { bus.dead_letters(service).await.expect("list dead letters") }
+    };
+    eventually("the event dead-lettered", 10 * SECOND, || async {
+        letters("followup").await.len() == 1
+    })
+    .await;
+    eventually("the bystander applied it", 10 * SECOND, || async {
+        Inbox::contains(&env.db, "training", &event.event_id)
+            .await
+            .expect("inbox")
+    })
+    .await;
+    let first = letters("followup").await.remove(0);
+    assert_eq!(first.event_id(), event.event_id);
+
+    // Sent back before the fix (inside the duplicate window of the event's first publish): it
+    // is delivered again, fails again, and is dead-lettered again as a new dead letter.
+    let report = hearth_bus::redrive_dead_letters(
+        env.bus.as_ref(),
+        "followup",
+        std::slice::from_ref(&event.event_id),
+    )
+    .await
+    .expect("redrive");
+    assert_eq!(report.redriven.len(), 1);
+    let redriven = &report.redriven[0];
+    assert!(!redriven.ack.duplicate, "a redrive has its own message id");
+    assert_eq!(redriven.subject, env.subject("family.approved"));
+    assert_eq!(redriven.consumer, "followup");
+    assert_eq!(
+        redriven.msg_id,
+        format!("redrive:followup:{}:{}", event.event_id, first.sequence)
+    );
+    eventually(
+        "the redriven event dead-lettered again",
+        10 * SECOND,
+        || async {
+            let now = letters("followup").await;
+            now.len() == 1 && now[0].sequence != first.sequence
+        },
+    )
+    .await;
+    let second = letters("followup").await.remove(0);
+    assert_eq!(second.letter.event.as_ref(), Some(event));
+    assert_eq!(second.letter.error, "still broken 4");
+    assert_eq!(
+        env.times_applied(&event.event_id).await,
+        1,
+        "the bystander's"
+    );
+
+    // The cause is fixed: sent back again, applied once, and the dead letters are empty.
+    failing.fix();
+    let report = hearth_bus::redrive_dead_letters(env.bus.as_ref(), "followup", &[])
+        .await
+        .expect("redrive");
+    assert_eq!(report.redriven.len(), 1);
+    assert!(report.without_event.is_empty());
+    assert_eq!(report.redriven[0].dead_letter_sequence, second.sequence);
+    eventually("the redriven event applied", 10 * SECOND, || async {
+        Inbox::contains(&env.db, "followup", &event.event_id)
+            .await
+            .expect("inbox")
+    })
+    .await;
+    assert!(
+        letters("followup").await.is_empty(),
+        "the dead letter is gone"
+    );
+    // Every delivery happened: followup 2 + 2 + 1, training 1 + 1 + 1 (both redrives).
+    eventually("every redelivery seen", 10 * SECOND, || async {
+        env.faulty.deliveries() >= 8
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    followup.stop().await.expect("subscription stops");
+    training.stop().await.expect("subscription stops");
+
+    assert_eq!(failing.calls(), 5, "2 failures, 2 failures, 1 success");
+    assert_eq!(
+        bystander.calls(),
+        1,
+        "the consumer that had applied the event skipped both redrives by its inbox"
+    );
+    assert_eq!(
+        env.times_applied(&event.event_id).await,
+        2,
+        "applied once by each consumer"
+    );
+    assert!(letters("followup").await.is_empty());
+    assert!(letters("training").await.is_empty());
+}
+
+/// Redriving (or removing) what is not there is an error naming it, and changes nothing; a dead
+/// letter without an event cannot be sent back and stays; a service only reaches its own.
+pub async fn redriving_what_is_not_there_is_an_error_naming_it(bus: BusKind, db: DbKind) {
+    let Some(env) = Env::start(bus, db, EnvOptions::default()).await else {
+        return;
+    };
+    let events = env.commit_events(&["family.approved"]).await;
+    let event = &events[0];
+    let with_event = DeadLetter {
+        event: Some(event.clone()),
+        consumer: "matching-family".to_owned(),
+        error: "cannot apply".to_owned(),
+        attempts: 5,
+        dead_lettered_at: Some(timestamp(Utc::now())),
+        original_subject: env.subject("family.approved"),
+    };
+    let malformed = DeadLetter {
+        event: None,
+        consumer: "matching".to_owned(),
+        error: "not an EventEnvelope".to_owned(),
+        attempts: 1,
+        dead_lettered_at: Some(timestamp(Utc::now())),
+        original_subject: env.subject("family.approved"),
+    };
+    env.bus
+        .dead_letter(with_event.clone(), None)
+        .await
+        .expect("dead letter");
+    env.bus
+        .dead_letter(malformed.clone(), Some("garbage"))
+        .await
+        .expect("dead letter");
+    let before = env.bus.dead_letters("matching").await.expect("list");
+    assert_eq!(before.len(), 2);
+
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let error = hearth_bus::redrive_dead_letters(
+        env.bus.as_ref(),
+        "matching",
+        &[event.event_id.clone(), unknown.clone()],
+    )
+    .await
+    .expect_err("an unknown event id");
+    assert!(matches!(error, BusError::NotFound(_)), "{error:?}");
+    assert!(error.to_string().contains(&unknown), "{error}");
+    assert!(
+        !error.to_string().contains(&event.event_id),
+        "only the missing id is named: {error}"
+    );
+    assert_eq!(
+        env.bus.dead_letters("matching").await.expect("list"),
+        before,
+        "nothing was sent back"
+    );
+
+    // Another service's dead letters are out of reach.
+    let elsewhere =
+        hearth_bus::redrive_dead_letters(env.bus.as_ref(), "training", &[event.event_id.clone()])
+            .await
+            .expect_err("training has no dead letter of this event");
+    assert!(matches!(elsewhere, BusError::NotFound(_)), "{elsewhere:?}");
+    let removed = env
+        .bus
+        .remove_dead_letter("training", before[0].sequence)
+        .await
+        .expect_err("a dead letter of matching is not training's to remove");
+    assert!(matches!(removed, BusError::NotFound(_)), "{removed:?}");
+    let missing = env
+        .bus
+        .remove_dead_letter("matching", before[1].sequence + 1000)
+        .await
+        .expect_err("no such dead letter");
+    assert!(matches!(missing, BusError::NotFound(_)), "{missing:?}");
+    assert!(
+        missing
+            .to_string()
+            .contains(&(before[1].sequence + 1000).to_string())
+    );
+
+    // All of the service's: the one with an event goes back, the malformed one stays.
+    let report = hearth_bus::redrive_dead_letters(env.bus.as_ref(), "matching", &[])
+        .await
+        .expect("redrive");
+    assert_eq!(report.redriven.len(), 1);
+    assert_eq!(report.redriven[0].event_id, event.event_id);
+    assert_eq!(report.redriven[0].consumer, "matching-family");
+    assert_eq!(report.without_event.len(), 1);
+    assert_eq!(report.without_event[0].letter, malformed);
+    let after = env.bus.dead_letters("matching").await.expect("list");
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].letter, malformed);
+
+    // The event went back on its subject, with its own message id.
+    let consumer = env
+        .bus
+        .consumer(env.spec("audit", 5 * SECOND))
+        .await
+        .expect("consumer");
+    let delivered = fetch_n(consumer.as_ref(), 1, 5 * SECOND).await;
+    assert_eq!(delivered[0].subject(), env.subject("family.approved"));
+    assert_eq!(delivered[0].envelope().expect("an envelope"), *event);
+    assert_eq!(
+        delivered[0].msg_id(),
+        Some(report.redriven[0].msg_id.as_str())
+    );
+
+    // Redriving it again: it is no longer there.
+    let again =
+        hearth_bus::redrive_dead_letters(env.bus.as_ref(), "matching", &[event.event_id.clone()])
+            .await
+            .expect_err("already sent back");
+    assert!(again.to_string().contains(&event.event_id), "{again}");
 }
 
 /// Event types the handler does not handle are acknowledged and skipped.
@@ -804,7 +1052,14 @@ pub async fn malformed_messages_are_dead_lettered(bus: BusKind, db: DbKind) {
     })
     .await;
     subscription.stop().await.expect("subscription stops");
-    let letters = env.bus.dead_letters("followup").await.expect("list");
+    let letters: Vec<DeadLetter> = env
+        .bus
+        .dead_letters("followup")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|stored| stored.letter)
+        .collect();
     for letter in &letters {
         assert_eq!(letter.event, None);
         assert_eq!(letter.attempts, 1);
@@ -894,6 +1149,9 @@ pub async fn sent_rows_are_kept_until_purged(bus: BusKind, db: DbKind) {
     ])
     .await;
     assert_eq!(env.unsent().await, 3);
+    // Written before `before_sending`, sent after it.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let before_sending = Utc::now();
     assert_eq!(env.relay().flush(5 * SECOND).await.expect("flush"), 3);
     let rows = outbox::Entity::find().all(&env.db).await.expect("rows");
     assert_eq!(rows.len(), 3);
@@ -903,7 +1161,33 @@ pub async fn sent_rows_are_kept_until_purged(bus: BusKind, db: DbKind) {
     );
     assert!(rows.windows(2).all(|pair| pair[0].id < pair[1].id));
 
+    // A replay takes the rows *sent* since a time (what a bus that lost its recent messages
+    // lost), also those written before it.
     let hour = chrono::Duration::hours(1);
+    assert_eq!(
+        env.outbox
+            .mark_for_replay(&env.db, Utc::now() + hour)
+            .await
+            .expect("replay"),
+        0
+    );
+    assert_eq!(
+        env.outbox
+            .mark_for_replay(&env.db, before_sending)
+            .await
+            .expect("replay"),
+        3
+    );
+    assert_eq!(env.unsent().await, 3);
+    assert_eq!(
+        env.relay()
+            .flush(5 * SECOND)
+            .await
+            .expect("flush the replay"),
+        3
+    );
+    assert_eq!(env.unsent().await, 0);
+
     assert_eq!(
         env.outbox
             .purge_sent_before(&env.db, Utc::now() - hour)

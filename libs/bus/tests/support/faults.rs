@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hearth_bus::{
     AckAction, Acknowledger, BusError, ConsumerSpec, DeadLetter, Delivery, EventBus, EventConsumer,
-    OutgoingMessage, PublishAck,
+    OutgoingMessage, PublishAck, StoredDeadLetter,
 };
 
 #[derive(Debug, Default)]
@@ -95,14 +95,25 @@ impl EventBus for FaultyBus {
         }))
     }
 
-    async fn dead_letter(&self, dead_letter: DeadLetter) -> Result<PublishAck, BusError> {
+    async fn dead_letter(
+        &self,
+        dead_letter: DeadLetter,
+        delivered_msg_id: Option<&str>,
+    ) -> Result<PublishAck, BusError> {
         self.faults.check_up()?;
-        self.inner().dead_letter(dead_letter).await
+        self.inner()
+            .dead_letter(dead_letter, delivered_msg_id)
+            .await
     }
 
-    async fn dead_letters(&self, service: &str) -> Result<Vec<DeadLetter>, BusError> {
+    async fn dead_letters(&self, service: &str) -> Result<Vec<StoredDeadLetter>, BusError> {
         self.faults.check_up()?;
         self.inner().dead_letters(service).await
+    }
+
+    async fn remove_dead_letter(&self, service: &str, sequence: u64) -> Result<(), BusError> {
+        self.faults.check_up()?;
+        self.inner().remove_dead_letter(service, sequence).await
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Mode {
     PanicOnce(AtomicBool),
     /// Takes this long, then counts.
     Slow(std::time::Duration),
+    /// Fails retryably while broken (`true`), counts once fixed ([`TestHandler::fix`]).
+    BrokenUntilFixed(AtomicBool),
 }
 
 #[derive(Debug)]
@@ -45,6 +47,18 @@ impl TestHandler {
 
     pub fn panicking_once() -> Self {
         Self::new(Mode::PanicOnce(AtomicBool::new(true)))
+    }
+
+    /// Fails (retryably) until [`TestHandler::fix`] is called.
+    pub fn broken() -> Self {
+        Self::new(Mode::BrokenUntilFixed(AtomicBool::new(true)))
+    }
+
+    /// The cause is fixed: a [`Mode::BrokenUntilFixed`] handler applies events from now on.
+    pub fn fix(&self) {
+        if let Mode::BrokenUntilFixed(broken) = &self.mode {
+            broken.store(false, Ordering::SeqCst);
+        }
     }
 
     /// Handles only these event types.
@@ -101,6 +115,11 @@ impl EventHandler for TestHandler {
                 }
             }
             Mode::Slow(duration) => tokio::time::sleep(*duration).await,
+            Mode::BrokenUntilFixed(broken) => {
+                if broken.load(Ordering::SeqCst) {
+                    return Err(HandlerError::Retry(format!("still broken {call}")));
+                }
+            }
             Mode::Apply => {}
         }
         let backend = txn.get_database_backend();
