@@ -160,10 +160,19 @@ pub async fn replay(
              them when it runs"
         )
     })?;
+    let within_window = if pass.duplicates > 0 {
+        format!(
+            " ({} of them still inside the bus's duplicate window: already stored, not \
+             delivered twice)",
+            pass.duplicates
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{} published by this command ({} still inside the bus's duplicate window, so stored \
-         once); consumers' inboxes skip what they already applied",
-        pass.published, pass.duplicates
+        "{} published by this command{within_window}; consumers' inboxes skip what they \
+         already applied",
+        pass.published
     );
     if pass.published < marked {
         println!(

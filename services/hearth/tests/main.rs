@@ -1,6 +1,9 @@
-//! The `hearth` binary as a user meets it: the README's first command, tokens, settings.
+//! The `hearth` binary as a user meets it: the README's first command, tokens, settings, and
+//! the operators' commands (`operations`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod operations;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -148,6 +151,36 @@ async fn serve_runs_all_six_services_on_the_embedded_defaults() {
     let passed = call_any_rpc(channel, Some(&token)).await;
     assert_ne!(passed.code(), Code::Unauthenticated, "{passed:?}");
     assert_ne!(passed.code(), Code::PermissionDenied, "{passed:?}");
+
+    // The operators' commands work beside a running `hearth serve` (SQLite in WAL mode admits
+    // a second process; the embedded bus polls its file).
+    let listed = hearth(dir.path())
+        .args(["dlq", "list"])
+        .output()
+        .await
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("no dead letters in county dalarna"),
+        "{listed:?}"
+    );
+    let replayed = hearth(dir.path())
+        .args([
+            "replay",
+            "--service",
+            "intake",
+            "--since",
+            "2026-01-01T00:00:00Z",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(replayed.status.success(), "{replayed:?}");
+    assert!(
+        String::from_utf8_lossy(&replayed.stdout).contains("nothing to replay"),
+        "{replayed:?}"
+    );
+    assert_eq!(check(&addr, "").await, ServingStatus::Serving);
 
     // Ctrl-C: a clean stop.
     let pid = child.id().unwrap().to_string();

@@ -902,10 +902,13 @@ pub async fn redriving_what_is_not_there_is_an_error_naming_it(bus: BusKind, db:
     );
 
     // Another service's dead letters are out of reach.
-    let elsewhere =
-        hearth_bus::redrive_dead_letters(env.bus.as_ref(), "training", &[event.event_id.clone()])
-            .await
-            .expect_err("training has no dead letter of this event");
+    let elsewhere = hearth_bus::redrive_dead_letters(
+        env.bus.as_ref(),
+        "training",
+        std::slice::from_ref(&event.event_id),
+    )
+    .await
+    .expect_err("training has no dead letter of this event");
     assert!(matches!(elsewhere, BusError::NotFound(_)), "{elsewhere:?}");
     let removed = env
         .bus
@@ -953,10 +956,13 @@ pub async fn redriving_what_is_not_there_is_an_error_naming_it(bus: BusKind, db:
     );
 
     // Redriving it again: it is no longer there.
-    let again =
-        hearth_bus::redrive_dead_letters(env.bus.as_ref(), "matching", &[event.event_id.clone()])
-            .await
-            .expect_err("already sent back");
+    let again = hearth_bus::redrive_dead_letters(
+        env.bus.as_ref(),
+        "matching",
+        std::slice::from_ref(&event.event_id),
+    )
+    .await
+    .expect_err("already sent back");
     assert!(again.to_string().contains(&event.event_id), "{again}");
 }
 
