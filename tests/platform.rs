@@ -5,7 +5,7 @@ use hearth_bus::{ConsumerSpec, NewEvent, Outbox, pack_payload};
 use hearth_proto::events::v1::PlacementRequestOpened;
 use hearth_rpc::backends;
 use hearth_testkit::{Bus, Storage, TestHearth, authorized};
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tonic::Code;
@@ -227,6 +227,23 @@ async fn committed_events_are_flushed_on_shutdown(mut hearth: TestHearth) {
     hearth.stop().await;
 }
 
+/// Every service's database carries the shared tables (outbox, inbox, audit log) after start.
+async fn every_service_database_is_migrated(hearth: TestHearth) {
+    for service in hearth::all_services() {
+        let db = backends::open_database(hearth.settings(), service.name())
+            .await
+            .unwrap();
+        for table in ["hearth_outbox", "hearth_inbox", "hearth_audit_log"] {
+            db.execute_unprepared(&format!("SELECT COUNT(*) FROM {table}"))
+                .await
+                .unwrap_or_else(|error| panic!("{}: {table}: {error}", service.name()));
+        }
+        service.ensure_migrated(&db).await.unwrap();
+        db.close().await.unwrap();
+    }
+    hearth.stop().await;
+}
+
 macro_rules! platform_suite {
     ($name:ident, $storage:expr, $bus:expr) => {
         mod $name {
@@ -249,6 +266,7 @@ macro_rules! platform_suite {
             case!(tokens_are_checked);
             case!(shutdown_is_clean_and_quick);
             case!(committed_events_are_flushed_on_shutdown);
+            case!(every_service_database_is_migrated);
         }
     };
 }

@@ -11,8 +11,8 @@ mod settings;
 
 pub use secret::{Secret, mask_url_password};
 pub use settings::{
-    AuthSettings, BusSettings, CountySettings, DatabaseSettings, LogFormat, OutboxSettings,
-    Settings, TelemetrySettings, TrustedKey,
+    AuditSettings, AuthSettings, BusSettings, CountySettings, DataKeySetting, DatabaseSettings,
+    LogFormat, OutboxSettings, PrivacySettings, Settings, TelemetrySettings, TrustedKey,
 };
 
 use std::path::{Path, PathBuf};

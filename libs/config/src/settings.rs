@@ -19,6 +19,8 @@ pub struct Settings {
     pub bus: BusSettings,
     pub outbox: OutboxSettings,
     pub auth: AuthSettings,
+    pub privacy: PrivacySettings,
+    pub audit: AuditSettings,
     pub telemetry: TelemetrySettings,
     /// How long Ctrl-C / SIGTERM waits for in-flight calls and the outbox flush.
     pub shutdown_grace_seconds: u64,
@@ -34,6 +36,8 @@ impl Default for Settings {
             bus: BusSettings::default(),
             outbox: OutboxSettings::default(),
             auth: AuthSettings::default(),
+            privacy: PrivacySettings::default(),
+            audit: AuditSettings::default(),
             telemetry: TelemetrySettings::default(),
             shutdown_grace_seconds: 20,
         }
@@ -197,6 +201,51 @@ pub struct TrustedKey {
     pub public_key_file: PathBuf,
 }
 
+/// The county's data keys: personal data is encrypted with them at rest and in events, and
+/// looked up through a keyed "blind index". Losing them loses the data: back them up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// Versioned AES-256 keys, `[{id, key}]` with `key` 32 bytes in base64. Older keys stay
+    /// listed so that data sealed with them can still be opened.
+    pub data_keys: Vec<DataKeySetting>,
+    /// The id of the key new data is sealed with.
+    pub current_data_key: Option<String>,
+    /// The HMAC key of the blind index (32 bytes, base64).
+    pub blind_index_key: Option<Secret<String>>,
+    /// Generate and use development keys in `data_dir/keys` when none are configured.
+    /// `hearth serve` turns this on; the standalone binaries refuse it unless set explicitly.
+    pub allow_development_keys: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataKeySetting {
+    pub id: String,
+    pub key: Secret<String>,
+}
+
+impl PrivacySettings {
+    pub fn has_configured_keys(&self) -> bool {
+        !self.data_keys.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// How long records of who read personal data are kept.
+    pub retention_days: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 730,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -331,6 +380,32 @@ impl Settings {
                 format!("must be an http:// or https:// URL (got `{endpoint}`)"),
             ));
         }
+        if self.privacy.has_configured_keys() {
+            let Some(current) = &self.privacy.current_data_key else {
+                return Err(ConfigError::invalid(
+                    "privacy.current_data_key",
+                    "must name one of privacy.data_keys when data keys are configured",
+                ));
+            };
+            if !self.privacy.data_keys.iter().any(|key| &key.id == current) {
+                return Err(ConfigError::invalid(
+                    "privacy.current_data_key",
+                    format!("`{current}` is not the id of any key in privacy.data_keys"),
+                ));
+            }
+            if self.privacy.blind_index_key.is_none() {
+                return Err(ConfigError::invalid(
+                    "privacy.blind_index_key",
+                    "is required when data keys are configured",
+                ));
+            }
+        }
+        if self.audit.retention_days == 0 {
+            return Err(ConfigError::invalid(
+                "audit.retention_days",
+                "must be at least 1",
+            ));
+        }
         if self.outbox.batch_size == 0 {
             return Err(ConfigError::invalid(
                 "outbox.batch_size",
@@ -359,6 +434,12 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "bus.nats_url",
                 "a standalone service needs NATS (set HEARTH__BUS__NATS_URL); the embedded bus only works inside `hearth serve`",
+            ));
+        }
+        if !self.privacy.has_configured_keys() && !self.privacy.allow_development_keys {
+            return Err(ConfigError::invalid(
+                "privacy.data_keys",
+                "no data keys are configured; mount the county's keys from a Secret (privacy.allow_development_keys is for development only)",
             ));
         }
         if self.auth.trusted_keys.is_empty() && !self.auth.allow_development_key {

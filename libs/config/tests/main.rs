@@ -125,3 +125,47 @@ fn standalone_needs_postgres_and_nats() {
         .expect_err("embedded is not standalone");
     assert!(error.to_string().contains("database.url"), "{error}");
 }
+
+#[test]
+fn data_keys_must_name_a_current_key_and_a_blind_index_key() {
+    let mut file = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    writeln!(
+        file,
+        "[privacy]\ncurrent_data_key = \"k2\"\n[[privacy.data_keys]]\nid = \"k1\"\nkey = \"c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy1sb25nIQ==\""
+    )
+    .expect("write");
+    let sources = Sources {
+        file: Some(file.path().to_path_buf()),
+        environment: false,
+        overrides: Vec::new(),
+    };
+    assert_eq!(invalid_key(sources), "privacy.current_data_key");
+}
+
+#[test]
+fn data_keys_never_print() {
+    let mut file = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    writeln!(
+        file,
+        "[privacy]\ncurrent_data_key = \"k1\"\nblind_index_key = \"YmxpbmQtaW5kZXgta2V5\"\n[[privacy.data_keys]]\nid = \"k1\"\nkey = \"c2VjcmV0LWtleS1tYXRlcmlhbA==\""
+    )
+    .expect("write");
+    let sources = Sources {
+        file: Some(file.path().to_path_buf()),
+        environment: false,
+        overrides: Vec::new(),
+    };
+    let settings = load(&sources).expect("valid keys load");
+    let printed = settings.to_masked_toml();
+    assert!(
+        !printed.contains("c2VjcmV0") && !printed.contains("YmxpbmQ"),
+        "{printed}"
+    );
+    assert!(printed.contains("id = \"k1\""), "{printed}");
+}

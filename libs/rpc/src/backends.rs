@@ -5,6 +5,7 @@ use hearth_auth::{DevelopmentKey, TokenVerifier, VerifierOptions};
 use hearth_bus::{EventBus, InProcessBus, InProcessConfig, NatsAuth, NatsBus, NatsConfig};
 use hearth_config::Settings;
 use hearth_domain::CountySlug;
+use hearth_privacy::{DevelopmentKeys, Keyring, KeyringOptions};
 use hearth_store::{Db, StoreTarget};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +24,8 @@ pub enum BackendError {
     Key { path: PathBuf, message: String },
     #[error("auth: {0}")]
     Auth(String),
+    #[error("data keys: {0}")]
+    Privacy(String),
     #[error(transparent)]
     Store(#[from] hearth_store::StoreError),
 }
@@ -30,6 +33,7 @@ pub enum BackendError {
 pub struct Backends {
     pub bus: Arc<dyn EventBus>,
     pub verifier: Arc<TokenVerifier>,
+    pub keyring: Arc<Keyring>,
 }
 
 /// Where a service's database is, from `database.*` and `data_dir`.
@@ -136,8 +140,44 @@ pub fn open_verifier(settings: &Settings) -> Result<TokenVerifier, BackendError>
     .map_err(|error| BackendError::Auth(error.to_string()))
 }
 
+/// The county's data keys: configured ones (from a Secret), or development keys generated in
+/// `data_dir/keys` when allowed and none are configured.
+pub fn open_keyring(settings: &Settings) -> Result<Keyring, BackendError> {
+    let privacy = &settings.privacy;
+    if privacy.has_configured_keys() {
+        let options = KeyringOptions {
+            keys: privacy
+                .data_keys
+                .iter()
+                .map(|key| (key.id.clone(), key.key.expose().clone()))
+                .collect(),
+            current: privacy.current_data_key.clone().unwrap_or_default(),
+            blind_index_key: privacy
+                .blind_index_key
+                .as_ref()
+                .map(|key| key.expose().clone())
+                .unwrap_or_default(),
+        };
+        return Keyring::new(&options)
+            .map_err(|error| BackendError::Privacy(format!("privacy.data_keys: {error}")));
+    }
+    if privacy.allow_development_keys {
+        return DevelopmentKeys::load_or_generate(&development_key_dir(settings))
+            .map(DevelopmentKeys::into_keyring)
+            .map_err(|error| BackendError::Privacy(error.to_string()));
+    }
+    Err(BackendError::Privacy(
+        "privacy.data_keys: no data keys are configured".to_owned(),
+    ))
+}
+
 pub async fn open(settings: &Settings) -> Result<Backends, BackendError> {
     let verifier = Arc::new(open_verifier(settings)?);
+    let keyring = Arc::new(open_keyring(settings)?);
     let bus = open_bus(settings).await?;
-    Ok(Backends { bus, verifier })
+    Ok(Backends {
+        bus,
+        verifier,
+        keyring,
+    })
 }

@@ -170,6 +170,18 @@ impl From<hearth_auth::AuthError> for ServiceError {
     }
 }
 
+impl From<hearth_audit::AuditError> for ServiceError {
+    fn from(error: hearth_audit::AuditError) -> Self {
+        match error {
+            hearth_audit::AuditError::InvalidQuery { field, reason } => {
+                Self::invalid(field, reason)
+            }
+            hearth_audit::AuditError::Database(db) => db.into(),
+            other => Self::internal(other),
+        }
+    }
+}
+
 /// Collects every bad field of a request before answering, so the caller can fix them all at
 /// once. `violations.finish()?` returns `InvalidArgument` if any were found.
 #[derive(Debug, Default)]

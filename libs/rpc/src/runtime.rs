@@ -5,8 +5,11 @@
 
 use crate::backends::{self, Backends};
 use crate::service::{HostedService, ServiceContext};
+use hearth_audit::AuditLog;
 use hearth_auth::AuthLayer;
-use hearth_bus::{ConsumerSpec, Outbox, OutboxRelay, RelayConfig, RetryPolicy, Subscription};
+use hearth_bus::{
+    ConsumerSpec, Inbox, Outbox, OutboxRelay, RelayConfig, RetryPolicy, Subscription,
+};
 use hearth_config::Settings;
 use hearth_domain::{Clock, SystemClock};
 use hearth_telemetry::propagation::GrpcTraceLayer;
@@ -145,7 +148,11 @@ pub async fn start_with_clock(
         addr: settings.listen,
         source,
     })?;
-    let Backends { bus, verifier } = backends::open(settings).await?;
+    let Backends {
+        bus,
+        verifier,
+        keyring,
+    } = backends::open(settings).await?;
     let stop_background = CancellationToken::new();
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -179,6 +186,8 @@ pub async fn start_with_clock(
             db: db.clone(),
             outbox: outbox.clone(),
             bus: bus.clone(),
+            keyring: keyring.clone(),
+            audit: AuditLog::new(clock.clone()),
             clock: clock.clone(),
         };
         service.mount(&ctx, &mut routes);
@@ -198,6 +207,15 @@ pub async fn start_with_clock(
                 tracing::error!(service = name, %error, "outbox relay stopped");
             }
         }));
+        background.push(tokio::spawn(housekeeping(
+            name,
+            ctx.clone(),
+            Retention {
+                audit: Duration::from_secs(u64::from(settings.audit.retention_days) * 86_400),
+                inbox: Duration::from_secs(u64::from(settings.bus.replay_window_days) * 86_400),
+            },
+            stop_background.clone(),
+        )));
         for subscription in service.subscriptions(&ctx) {
             let spec = ConsumerSpec::new(
                 format!("{name}-{}", subscription.name),
@@ -269,6 +287,44 @@ pub async fn start_with_clock(
         health,
         grace: Duration::from_secs(settings.shutdown_grace_seconds),
     })
+}
+
+/// How long a service keeps what the retention rules allow it to forget.
+struct Retention {
+    /// Records of reads of personal data (`audit.retention_days`).
+    audit: Duration,
+    /// Inbox entries: at least the replay window, so a replay is still recognised.
+    inbox: Duration,
+}
+
+/// How often a service deletes what its retention has run out on (the outbox's sent rows are
+/// the relay's own job).
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+async fn housekeeping(
+    service: &'static str,
+    ctx: ServiceContext,
+    retention: Retention,
+    stop: CancellationToken,
+) {
+    loop {
+        match ctx.audit.purge_expired(&ctx.db, retention.audit).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(service, purged, "expired audit records deleted"),
+            Err(error) => tracing::warn!(service, %error, "audit retention purge failed"),
+        }
+        let inbox_cutoff = ctx.clock.now_utc()
+            - chrono::TimeDelta::from_std(retention.inbox).unwrap_or(chrono::TimeDelta::MAX);
+        match Inbox::purge_applied_before(&ctx.db, inbox_cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(service, purged, "expired inbox entries deleted"),
+            Err(error) => tracing::warn!(service, %error, "inbox retention purge failed"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(HOUSEKEEPING_INTERVAL) => {}
+        }
+    }
 }
 
 /// Apply every service's pending migrations (what `hearth migrate` does); returns

@@ -4,8 +4,10 @@
 //! host them through the same [`crate::runtime`].
 
 use async_trait::async_trait;
+use hearth_audit::AuditLog;
 use hearth_bus::{EventBus, EventHandler, Outbox};
 use hearth_domain::Clock;
+use hearth_privacy::Keyring;
 use hearth_store::{Db, StoreError};
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
@@ -13,7 +15,9 @@ use std::time::Duration;
 use tonic::service::RoutesBuilder;
 
 /// Everything a service's handlers may use: its own database, the outbox that turns its state
-/// changes into events, the bus (for reads such as dead letters), and the clock.
+/// changes into events, the bus (for reads such as dead letters), the county's data keys
+/// (personal data is sealed with them at rest and in events), the audit log (every read of
+/// personal data is recorded in the same transaction), and the clock.
 #[derive(Clone)]
 pub struct ServiceContext {
     /// Short service name, e.g. `intake`.
@@ -23,6 +27,8 @@ pub struct ServiceContext {
     pub db: Db,
     pub outbox: Outbox,
     pub bus: Arc<dyn EventBus>,
+    pub keyring: Arc<Keyring>,
+    pub audit: AuditLog,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -103,6 +103,7 @@ impl Builder {
             .with_override("data_dir", data_dir.path().display().to_string())
             .with_override("listen", "127.0.0.1:0")
             .with_override("auth.allow_development_key", "true")
+            .with_override("privacy.allow_development_keys", "true")
             .with_override("shutdown_grace_seconds", "10")
             .with_override("bus.retry_initial_millis", "50")
             .with_override("bus.retry_max_millis", "500");

@@ -132,8 +132,11 @@ pub fn main() -> ExitCode {
         sources = sources.with_override("listen", addr.to_string());
     }
     if matches!(cli.command, Command::Serve { .. }) {
-        // `hearth serve` is the development mode: trust the development key it generates.
-        sources = sources.with_override("auth.allow_development_key", "true");
+        // `hearth serve` is the development mode: it generates and trusts development keys
+        // (the token signing key and the data keys) in its data directory.
+        sources = sources
+            .with_override("auth.allow_development_key", "true")
+            .with_override("privacy.allow_development_keys", "true");
     }
     let settings = match hearth_config::load(&sources) {
         Ok(settings) => settings,
@@ -299,6 +302,12 @@ fn print_welcome(
     println!("  data:      {}", data_dir.display());
     println!("  database:  {storage}");
     println!("  events:    {bus}");
+    println!(
+        "  keys:      {} (development token signing key and data keys: back them up, or lose the data)",
+        std::path::absolute(backends::development_key_dir(settings))
+            .unwrap_or_else(|_| backends::development_key_dir(settings))
+            .display()
+    );
     println!();
     println!(
         "Development tokens (valid {} minutes; `hearth token --help` mints others):",

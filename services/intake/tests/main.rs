@@ -105,11 +105,16 @@ async fn runs_alone_against_postgres_and_nats() {
              [county]\nslug = \"{county}\"\n\
              [database]\nurl = \"{db}\"\n\
              [bus]\nnats_url = \"{nats}\"\n\
+             [privacy]\ncurrent_data_key = \"k2026\"\nblind_index_key = \"{index_key}\"\n\
+             [[privacy.data_keys]]\nid = \"k2026\"\nkey = \"{data_key}\"\n\
              [auth]\nissuer = \"https://idp.example\"\naudience = \"hearth\"\n\
              [[auth.trusted_keys]]\nkid = \"{kid}\"\npublic_key_file = \"{key}\"\n",
             data = dir.path().join("data").display(),
             db = database.url,
             kid = provider.kid(),
+            // 32 bytes each, base64: test keys, as a Secret would mount them.
+            data_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            index_key = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
             key = public_key.display(),
         ),
     )
@@ -123,7 +128,7 @@ async fn runs_alone_against_postgres_and_nats() {
     let migrated = intake(&config).arg("migrate").output().await.unwrap();
     assert!(migrated.status.success(), "{}", text(&migrated));
     assert!(
-        text(&migrated).contains("intake: 2 migration(s) applied"),
+        text(&migrated).contains("intake: 3 migration(s) applied"),
         "{}",
         text(&migrated)
     );

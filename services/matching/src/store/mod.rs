@@ -2,12 +2,15 @@
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
-/// Every migration of the matching database, in order: the bus's outbox and inbox first.
+/// Every migration of the matching database, in order: the bus's outbox and inbox and the
+/// audit log first, then the service's own.
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        hearth_bus::migrations()
+        let mut migrations = hearth_bus::migrations();
+        migrations.extend(hearth_audit::migrations());
+        migrations
     }
 }
