@@ -7,6 +7,7 @@ use hearth_domain::MunicipalityCode;
 use crate::entity;
 use crate::entry::{AuditAction, CorrelationId, Purpose, ResourceId, ResourceType};
 use crate::error::AuditError;
+use sha2::{Digest, Sha256};
 
 /// The page size when the query asks for none (`page_size == 0`).
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -65,30 +66,34 @@ impl AuditQuery {
         Ok(())
     }
 
-    /// A hash of the filters, stored in page tokens (FNV-1a: the same in every process).
+    /// A hash of the filters, stored in page tokens (SHA-256, cut to 64 bits: the same in every
+    /// process and build, unlike std's hashers).
     fn fingerprint(&self) -> u64 {
-        let mut hash = Fnv1a::default();
+        let mut hash = Sha256::new();
         let mut text = |tag: u8, value: Option<&str>| {
-            hash.write(&[tag]);
+            hash.update([tag]);
             if let Some(value) = value {
-                hash.write(&(value.len() as u64).to_be_bytes());
-                hash.write(value.as_bytes());
+                hash.update((value.len() as u64).to_be_bytes());
+                hash.update(value.as_bytes());
             }
         };
         text(1, self.subject.as_deref());
         text(2, self.resource_type.as_ref().map(ResourceType::as_str));
         text(3, self.resource_id.as_ref().map(ResourceId::as_str));
         for (tag, instant) in [(4, self.from), (5, self.to)] {
-            hash.write(&[tag]);
+            hash.update([tag]);
             if let Some(instant) = instant {
-                hash.write(
-                    &to_stored_precision(instant)
+                hash.update(
+                    to_stored_precision(instant)
                         .timestamp_micros()
                         .to_be_bytes(),
                 );
             }
         }
-        hash.0
+        let digest = hash.finalize();
+        let mut first = [0_u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(first)
     }
 }
 
@@ -251,24 +256,6 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
         .collect()
-}
-
-/// FNV-1a: a hash every process computes alike (std's `DefaultHasher` promises no such thing).
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! fail with [`ServiceError`], the one error contract mapped to gRPC status here.
 
 pub mod backends;
+pub mod entry;
 pub mod error;
 pub mod runtime;
 pub mod service;
@@ -12,6 +13,14 @@ pub mod standalone;
 pub use error::{FieldViolation, ServiceError, Violations};
 pub use runtime::{Instance, StartError, start};
 pub use service::{HearthService, HostedService, ServiceContext, Subscription};
+
+/// The platform's tables that every service's database carries — the bus's outbox and inbox,
+/// the audit log — in order. A service's `Migrator` lists these first, then its own.
+pub fn platform_migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+    let mut migrations = hearth_bus::migrations();
+    migrations.extend(hearth_audit::migrations());
+    migrations
+}
 
 /// Telemetry options from settings: the one mapping, used by every binary.
 pub fn telemetry_options(

@@ -34,47 +34,26 @@ enum Command {
 /// Parse arguments, load settings, and run `S` until SIGTERM or Ctrl-C.
 pub fn main<S: HearthService + Default>() -> ExitCode {
     let args = Args::parse();
-    let settings = match hearth_config::load(&Sources::standard(args.config.clone())) {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async move {
-        match args.command.unwrap_or(Command::Serve) {
-            Command::Config => {
-                print!("{}", settings.to_masked_toml());
-                Ok(())
-            }
-            Command::Migrate => {
-                let _telemetry = crate::init_telemetry(&settings, S::NAME)?;
-                let services: Vec<Box<dyn HostedService>> = vec![Box::new(S::default())];
-                for (service, applied) in runtime::migrate_all(&settings, &services).await? {
-                    println!("{service}: {applied} migration(s) applied");
+    crate::entry::run(
+        &Sources::standard(args.config.clone()),
+        |settings| async move {
+            match args.command.unwrap_or(Command::Serve) {
+                Command::Config => {
+                    print!("{}", settings.to_masked_toml());
+                    Ok(())
                 }
-                Ok(())
+                Command::Migrate => {
+                    let _telemetry = crate::init_telemetry(&settings, S::NAME)?;
+                    let services: Vec<Box<dyn HostedService>> = vec![Box::new(S::default())];
+                    for (service, applied) in runtime::migrate_all(&settings, &services).await? {
+                        println!("{service}: {applied} migration(s) applied");
+                    }
+                    Ok(())
+                }
+                Command::Serve => serve::<S>(settings).await,
             }
-            Command::Serve => serve::<S>(settings).await,
-        }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+        },
+    )
 }
 
 async fn serve<S: HearthService + Default>(

@@ -138,25 +138,8 @@ pub fn main() -> ExitCode {
             .with_override("auth.allow_development_key", "true")
             .with_override("privacy.allow_development_keys", "true");
     }
-    let settings = match hearth_config::load(&sources) {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async move {
-        match cli.command {
+    hearth_rpc::entry::run(&sources, |settings| async move {
+        let outcome: anyhow::Result<()> = match cli.command {
             Command::Serve { .. } => serve(settings).await,
             Command::Token {
                 roles,
@@ -178,15 +161,10 @@ pub fn main() -> ExitCode {
             Command::Replay { service, since } => {
                 operations::replay(&settings, &service, since).await
             }
-        }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+        };
+        // `{:#}`: the whole chain of causes, on one line.
+        outcome.map_err(|error| format!("{error:#}"))
+    })
 }
 
 fn mint(

@@ -2,15 +2,14 @@
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
-/// Every migration of the followup database, in order: the bus's outbox and inbox and the
-/// audit log first, then the service's own.
+/// Every migration of the followup database, in order: the platform's tables (outbox, inbox,
+/// audit log) first, then the service's own.
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = hearth_bus::migrations();
-        migrations.extend(hearth_audit::migrations());
-        migrations
+        // The service's own migrations go after the platform's.
+        hearth_rpc::platform_migrations()
     }
 }
