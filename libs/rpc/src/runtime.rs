@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -48,9 +48,15 @@ pub struct Instance {
     services: Vec<&'static str>,
     grpc_names: Vec<&'static str>,
     stop_server: CancellationToken,
-    stop_background: CancellationToken,
+    /// Stops subscriptions and housekeeping: what may still write to the outboxes.
+    stop_consumers: CancellationToken,
+    /// Stops the outbox relays, which flush first: cancelled after the consumers have stopped.
+    stop_relays: CancellationToken,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
-    background: Vec<JoinHandle<()>>,
+    consumers: Vec<JoinHandle<()>>,
+    relays: Vec<JoinHandle<()>>,
+    /// An instance dropped without [`Instance::wait`] (a failed start, a test) stops its tasks.
+    _stop_on_drop: [DropGuard; 3],
     health: HealthReporter,
     grace: Duration,
 }
@@ -100,12 +106,12 @@ impl Instance {
                 Ok(())
             }
         };
-        self.stop_background.cancel();
-        for task in self.background {
-            if tokio::time::timeout(self.grace, task).await.is_err() {
-                tracing::warn!("a background task did not stop within the grace period");
-            }
-        }
+        // Consumers first: a handler in the middle of a delivery may still write events to its
+        // outbox, and the relays' final flush should carry them.
+        self.stop_consumers.cancel();
+        join_within(self.consumers, self.grace).await;
+        self.stop_relays.cancel();
+        join_within(self.relays, self.grace).await;
         tracing::info!("stopped");
         served
     }
@@ -114,6 +120,18 @@ impl Instance {
     pub async fn shutdown(self) -> Result<(), tonic::transport::Error> {
         self.stop_server.cancel();
         self.wait().await
+    }
+}
+
+/// Wait for `tasks`, each for at most `grace`.
+async fn join_within(tasks: Vec<JoinHandle<()>>, grace: Duration) {
+    for task in tasks {
+        if tokio::time::timeout(grace, task).await.is_err() {
+            tracing::warn!(
+                ?grace,
+                "a background task did not stop within the grace period"
+            );
+        }
     }
 }
 
@@ -153,14 +171,24 @@ pub async fn start_with_clock(
         verifier,
         keyring,
     } = backends::open(settings).await?;
-    let stop_background = CancellationToken::new();
+    let stop_server = CancellationToken::new();
+    let stop_consumers = CancellationToken::new();
+    let stop_relays = CancellationToken::new();
+    // If a later service fails to start, this stops what the earlier ones already spawned;
+    // once started, the instance keeps it.
+    let stop_on_drop = [
+        stop_server.clone().drop_guard(),
+        stop_consumers.clone().drop_guard(),
+        stop_relays.clone().drop_guard(),
+    ];
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
 
     let mut routes = RoutesBuilder::default();
-    let mut background = Vec::new();
+    let mut consumers = Vec::new();
+    let mut relays = Vec::new();
     let mut grpc_names = Vec::new();
     let mut names = Vec::new();
     let retry = RetryPolicy {
@@ -201,20 +229,20 @@ pub async fn start_with_clock(
                 ..RelayConfig::default()
             },
         );
-        let stop = stop_background.clone();
-        background.push(tokio::spawn(async move {
+        let stop = stop_relays.clone();
+        relays.push(tokio::spawn(async move {
             if let Err(error) = relay.run(stop).await {
                 tracing::error!(service = name, %error, "outbox relay stopped");
             }
         }));
-        background.push(tokio::spawn(housekeeping(
+        consumers.push(tokio::spawn(housekeeping(
             name,
             ctx.clone(),
             Retention {
                 audit: Duration::from_secs(u64::from(settings.audit.retention_days) * 86_400),
                 inbox: Duration::from_secs(u64::from(settings.bus.replay_window_days) * 86_400),
             },
-            stop_background.clone(),
+            stop_consumers.clone(),
         )));
         for subscription in service.subscriptions(&ctx) {
             let spec = ConsumerSpec::new(
@@ -231,9 +259,9 @@ pub async fn start_with_clock(
                 spec,
                 subscription.handler,
                 retry.clone(),
-                stop_background.clone(),
+                stop_consumers.clone(),
             );
-            background.push(tokio::spawn(async move {
+            consumers.push(tokio::spawn(async move {
                 if let Err(error) = run.await {
                     tracing::error!(service = name, %error, "subscription stopped");
                 }
@@ -258,7 +286,6 @@ pub async fn start_with_clock(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
 
-    let stop_server = CancellationToken::new();
     let server = tonic::transport::Server::builder()
         .layer(GrpcTraceLayer::default())
         .layer(AuthLayer::new(verifier))
@@ -281,9 +308,12 @@ pub async fn start_with_clock(
         services: names,
         grpc_names,
         stop_server,
-        stop_background,
+        stop_consumers,
+        stop_relays,
         server,
-        background,
+        consumers,
+        relays,
+        _stop_on_drop: stop_on_drop,
         health,
         grace: Duration::from_secs(settings.shutdown_grace_seconds),
     })
