@@ -4,15 +4,17 @@ use hearth_auth::Role;
 use hearth_bus::{ConsumerSpec, NewEvent, Outbox, pack_payload};
 use hearth_proto::events::v1::PlacementRequestOpened;
 use hearth_rpc::backends;
-use hearth_testkit::{Bus, Storage, TestHearth, authorized};
+use hearth_testkit::{Bus, Storage, TestHearth, call_unrouted};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+
+/// A method no service has: what the caller gets shows the auth layer's decision alone.
+const UNROUTED: &str = "/hearth.matching.v1.MatchingService/NoSuchMethod";
 
 const SERVICES: [&str; 6] = [
     "hearth.intake.v1.IntakeService",
@@ -29,22 +31,6 @@ async fn start(storage: Storage, bus: Bus) -> Option<TestHearth> {
         .bus(bus)
         .start()
         .await
-}
-
-/// Call a method the services do not have: the auth layer answers before the router, so
-/// this shows what a caller gets for its token alone.
-async fn call(channel: Channel, token: Option<&str>) -> tonic::Status {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let request = match token {
-        Some(token) => authorized((), token),
-        None => tonic::Request::new(()),
-    };
-    let path =
-        http::uri::PathAndQuery::from_static("/hearth.matching.v1.MatchingService/NoSuchMethod");
-    grpc.unary(request, path, tonic_prost::ProstCodec::<(), ()>::default())
-        .await
-        .expect_err("there is no such method")
 }
 
 async fn every_service_is_serving(hearth: TestHearth) {
@@ -113,10 +99,10 @@ async fn reflection_serves_old_and_new_clients(hearth: TestHearth) {
 async fn tokens_are_checked(hearth: TestHearth) {
     let channel = hearth.channel().await;
 
-    let none = call(channel.clone(), None).await;
+    let none = call_unrouted(channel.clone(), UNROUTED, None).await;
     assert_eq!(none.code(), Code::Unauthenticated, "{none:?}");
 
-    let garbage = call(channel.clone(), Some("not.a.token")).await;
+    let garbage = call_unrouted(channel.clone(), UNROUTED, Some("not.a.token")).await;
     assert_eq!(garbage.code(), Code::Unauthenticated, "{garbage:?}");
 
     let two_hours_ago = chrono::Utc::now() - chrono::TimeDelta::hours(2);
@@ -124,7 +110,7 @@ async fn tokens_are_checked(hearth: TestHearth) {
         .key()
         .mint_at(hearth.mint_request(), two_hours_ago)
         .unwrap();
-    let expired = call(channel.clone(), Some(&expired)).await;
+    let expired = call_unrouted(channel.clone(), UNROUTED, Some(&expired)).await;
     assert_eq!(expired.code(), Code::Unauthenticated, "{expired:?}");
 
     let mut elsewhere = hearth.mint_request();
@@ -134,12 +120,13 @@ async fn tokens_are_checked(hearth: TestHearth) {
         "jonkoping"
     })
     .unwrap();
-    let elsewhere = call(channel.clone(), Some(&hearth.mint(elsewhere))).await;
+    let elsewhere = call_unrouted(channel.clone(), UNROUTED, Some(&hearth.mint(elsewhere))).await;
     assert_eq!(elsewhere.code(), Code::PermissionDenied, "{elsewhere:?}");
 
     let mut wrong_issuer = hearth.mint_request();
     wrong_issuer.issuer = "someone-else".to_owned();
-    let wrong_issuer = call(channel.clone(), Some(&hearth.mint(wrong_issuer))).await;
+    let wrong_issuer =
+        call_unrouted(channel.clone(), UNROUTED, Some(&hearth.mint(wrong_issuer))).await;
     assert_eq!(
         wrong_issuer.code(),
         Code::Unauthenticated,
@@ -147,7 +134,7 @@ async fn tokens_are_checked(hearth: TestHearth) {
     );
 
     let valid = hearth.token(&[Role::UnitStaff], None);
-    let through = call(channel, Some(&valid)).await;
+    let through = call_unrouted(channel, UNROUTED, Some(&valid)).await;
     assert_eq!(
         through.code(),
         Code::Unimplemented,

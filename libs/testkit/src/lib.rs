@@ -155,7 +155,6 @@ async fn fresh_database(server: &str, services: &[Box<dyn HostedService>]) -> Fr
         service.name().hash(&mut hasher);
     }
     let template = format!("hearth_tpl_{:08x}", hasher.finish() as u32);
-    let names: Vec<&'static str> = services.iter().map(|s| s.name()).collect();
     hearth_testenv::fresh_postgres_database_from_template(
         server,
         "hearth_test",
@@ -163,16 +162,7 @@ async fn fresh_database(server: &str, services: &[Box<dyn HostedService>]) -> Fr
         |url| async move {
             let settings =
                 hearth_config::load(&Sources::defaults_only().with_override("database.url", url))?;
-            for name in names {
-                let db = backends::open_database(&settings, name).await?;
-                // Migrations are the service's own: find it again by name.
-                let service = services
-                    .iter()
-                    .find(|s| s.name() == name)
-                    .ok_or("service vanished")?;
-                service.migrate(&db).await?;
-                db.close().await?;
-            }
+            runtime::migrate_all(&settings, services).await?;
             Ok(())
         },
     )
@@ -268,6 +258,30 @@ impl TestHearth {
                 .expect("drop the test database");
         }
     }
+}
+
+/// Call `path` (e.g. `/hearth.intake.v1.IntakeService/NoSuchMethod`) with an empty message and,
+/// if given, a bearer token, and return the status it fails with. A path no service routes
+/// shows what the auth layer decides before any handler runs: `Unauthenticated` or
+/// `PermissionDenied` for a refused token, `Unimplemented` for one that passes.
+pub async fn call_unrouted(
+    channel: Channel,
+    path: &'static str,
+    token: Option<&str>,
+) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("the channel is ready");
+    let request = match token {
+        Some(token) => authorized((), token),
+        None => tonic::Request::new(()),
+    };
+    grpc.unary(
+        request,
+        http::uri::PathAndQuery::from_static(path),
+        tonic_prost::ProstCodec::<(), ()>::default(),
+    )
+    .await
+    .expect_err("no service routes this path")
 }
 
 /// Attach a bearer token to a request.

@@ -5,6 +5,7 @@
 
 mod operations;
 
+use hearth_testkit::call_unrouted;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -14,6 +15,9 @@ use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+
+/// A method intake does not have: what the caller gets shows the auth layer's decision alone.
+const UNROUTED: &str = "/hearth.intake.v1.IntakeService/NoSuchMethod";
 
 const HEARTH: &str = env!("CARGO_BIN_EXE_hearth");
 
@@ -139,7 +143,7 @@ async fn serve_runs_all_six_services_on_the_embedded_defaults() {
 
     // An RPC without a token is refused; with one from `hearth token` it gets through.
     let channel = connect(&addr).await;
-    let refused = call_any_rpc(channel.clone(), None).await;
+    let refused = call_unrouted(channel.clone(), UNROUTED, None).await;
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
     let output = hearth(dir.path())
         .args(["token", "--role", "unit_staff"])
@@ -148,7 +152,7 @@ async fn serve_runs_all_six_services_on_the_embedded_defaults() {
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-    let passed = call_any_rpc(channel, Some(&token)).await;
+    let passed = call_unrouted(channel, UNROUTED, Some(&token)).await;
     assert_ne!(passed.code(), Code::Unauthenticated, "{passed:?}");
     assert_ne!(passed.code(), Code::PermissionDenied, "{passed:?}");
 
@@ -195,24 +199,6 @@ async fn serve_runs_all_six_services_on_the_embedded_defaults() {
         .expect("stops within 30 s")
         .unwrap();
     assert!(exit.success(), "{exit:?}");
-}
-
-/// Call a method the intake service does not (yet) have: the auth layer answers before the
-/// router does, so this shows what a caller with (or without) a token gets.
-async fn call_any_rpc(channel: tonic::transport::Channel, token: Option<&str>) -> tonic::Status {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let mut request = tonic::Request::new(());
-    if let Some(token) = token {
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    }
-    let path = http::uri::PathAndQuery::from_static("/hearth.intake.v1.IntakeService/NoSuchMethod");
-    let codec = tonic_prost::ProstCodec::<(), ()>::default();
-    grpc.unary(request, path, codec)
-        .await
-        .expect_err("no such method")
 }
 
 #[tokio::test]

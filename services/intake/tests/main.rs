@@ -61,16 +61,12 @@ async fn call_intake(port: u16, token: &str) -> tonic::Status {
         .connect()
         .await
         .unwrap();
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let mut request = tonic::Request::new(());
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let path = http::uri::PathAndQuery::from_static("/hearth.intake.v1.IntakeService/NoSuchMethod");
-    grpc.unary(request, path, tonic_prost::ProstCodec::<(), ()>::default())
-        .await
-        .expect_err("no such method")
+    hearth_testkit::call_unrouted(
+        channel,
+        "/hearth.intake.v1.IntakeService/NoSuchMethod",
+        Some(token),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
