@@ -3,6 +3,22 @@
 use hearth_config::{ConfigError, LogFormat, Sources, load};
 use std::io::Write;
 
+/// Sources with `text` as the settings file (kept alive by the returned handle) and no
+/// environment, so the test sees only what it wrote.
+fn file_sources(text: &str) -> (tempfile::NamedTempFile, Sources) {
+    let mut file = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    writeln!(file, "{text}").expect("write");
+    let sources = Sources {
+        file: Some(file.path().to_path_buf()),
+        environment: false,
+        overrides: Vec::new(),
+    };
+    (file, sources)
+}
+
 #[test]
 fn defaults_are_valid_and_embedded() {
     let settings = load(&Sources::defaults_only()).expect("defaults load");
@@ -15,20 +31,10 @@ fn defaults_are_valid_and_embedded() {
 
 #[test]
 fn file_then_overrides_layer_in_order() {
-    let mut file = tempfile::Builder::new()
-        .suffix(".toml")
-        .tempfile()
-        .expect("temp file");
-    writeln!(
-        file,
-        "listen = \"0.0.0.0:6000\"\n[county]\nslug = \"jonkoping\"\nscb_code = \"06\"\n[database]\nurl = \"postgres://hearth:pw@db/hearth_jonkoping\"\nmax_connections = 4"
-    )
-    .expect("write");
-    let sources = Sources {
-        file: Some(file.path().to_path_buf()),
-        environment: false,
-        overrides: vec![("database.max_connections".into(), "7".into())],
-    };
+    let (_file, mut sources) = file_sources(
+        "listen = \"0.0.0.0:6000\"\n[county]\nslug = \"jonkoping\"\nscb_code = \"06\"\n[database]\nurl = \"postgres://hearth:pw@db/hearth_jonkoping\"\nmax_connections = 4",
+    );
+    sources.overrides = vec![("database.max_connections".into(), "7".into())];
     let settings = load(&sources).expect("layered settings load");
     assert_eq!(settings.county.slug, "jonkoping");
     assert_eq!(settings.listen.port(), 6000);
@@ -128,39 +134,17 @@ fn standalone_needs_postgres_and_nats() {
 
 #[test]
 fn data_keys_must_name_a_current_key_and_a_blind_index_key() {
-    let mut file = tempfile::Builder::new()
-        .suffix(".toml")
-        .tempfile()
-        .expect("temp file");
-    writeln!(
-        file,
-        "[privacy]\ncurrent_data_key = \"k2\"\n[[privacy.data_keys]]\nid = \"k1\"\nkey = \"c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy1sb25nIQ==\""
-    )
-    .expect("write");
-    let sources = Sources {
-        file: Some(file.path().to_path_buf()),
-        environment: false,
-        overrides: Vec::new(),
-    };
+    let (_file, sources) = file_sources(
+        "[privacy]\ncurrent_data_key = \"k2\"\n[[privacy.data_keys]]\nid = \"k1\"\nkey = \"c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy1sb25nIQ==\"",
+    );
     assert_eq!(invalid_key(sources), "privacy.current_data_key");
 }
 
 #[test]
 fn data_keys_never_print() {
-    let mut file = tempfile::Builder::new()
-        .suffix(".toml")
-        .tempfile()
-        .expect("temp file");
-    writeln!(
-        file,
-        "[privacy]\ncurrent_data_key = \"k1\"\nblind_index_key = \"YmxpbmQtaW5kZXgta2V5\"\n[[privacy.data_keys]]\nid = \"k1\"\nkey = \"c2VjcmV0LWtleS1tYXRlcmlhbA==\""
-    )
-    .expect("write");
-    let sources = Sources {
-        file: Some(file.path().to_path_buf()),
-        environment: false,
-        overrides: Vec::new(),
-    };
+    let (_file, sources) = file_sources(
+        "[privacy]\ncurrent_data_key = \"k1\"\nblind_index_key = \"YmxpbmQtaW5kZXgta2V5\"\n[[privacy.data_keys]]\nid = \"k1\"\nkey = \"c2VjcmV0LWtleS1tYXRlcmlhbA==\"",
+    );
     let settings = load(&sources).expect("valid keys load");
     let printed = settings.to_masked_toml();
     assert!(
