@@ -53,6 +53,9 @@ pub struct CountySettings {
     pub scb_code: String,
     /// Display name.
     pub name: String,
+    /// The county file: member municipalities, districts, sub-regions, fee levels (see
+    /// `counties/dalarna.toml`). Unset means the built-in file of the slug (Dalarna, Jönköping).
+    pub file: Option<PathBuf>,
 }
 
 impl Default for CountySettings {
@@ -61,6 +64,7 @@ impl Default for CountySettings {
             slug: "dalarna".to_owned(),
             scb_code: "20".to_owned(),
             name: "Dalarna".to_owned(),
+            file: None,
         }
     }
 }

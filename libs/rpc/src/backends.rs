@@ -4,7 +4,8 @@
 use hearth_auth::{DevelopmentKey, TokenVerifier, VerifierOptions};
 use hearth_bus::{EventBus, InProcessBus, InProcessConfig, NatsAuth, NatsBus, NatsConfig};
 use hearth_config::Settings;
-use hearth_domain::CountySlug;
+use hearth_county::County;
+use hearth_domain::{CountyCode, CountySlug};
 use hearth_privacy::{DevelopmentKeys, Keyring, KeyringOptions};
 use hearth_store::{Db, StoreTarget};
 use std::path::PathBuf;
@@ -27,10 +28,13 @@ pub enum BackendError {
     #[error("data keys: {0}")]
     Privacy(String),
     #[error(transparent)]
+    County(#[from] hearth_county::CountyError),
+    #[error(transparent)]
     Store(#[from] hearth_store::StoreError),
 }
 
 pub struct Backends {
+    pub county: Arc<County>,
     pub bus: Arc<dyn EventBus>,
     pub verifier: Arc<TokenVerifier>,
     pub keyring: Arc<Keyring>,
@@ -171,11 +175,36 @@ pub fn open_keyring(settings: &Settings) -> Result<Keyring, BackendError> {
     ))
 }
 
+/// The county's shape, from `county.file` or the slug's built-in file.
+pub fn open_county(settings: &Settings) -> Result<County, BackendError> {
+    // `Settings::validate` has checked the slug and the code already.
+    let slug = CountySlug::parse(&settings.county.slug).map_err(|error| {
+        hearth_county::CountyError::NoFile {
+            slug: format!("{} ({error})", settings.county.slug),
+        }
+    })?;
+    let code = CountyCode::parse(&settings.county.scb_code).map_err(|error| {
+        hearth_county::CountyError::Invalid {
+            file: "settings".to_owned(),
+            key: "county.scb_code".to_owned(),
+            message: error.to_string(),
+        }
+    })?;
+    Ok(County::load(
+        &slug,
+        code,
+        &settings.county.name,
+        settings.county.file.as_deref(),
+    )?)
+}
+
 pub async fn open(settings: &Settings) -> Result<Backends, BackendError> {
+    let county = Arc::new(open_county(settings)?);
     let verifier = Arc::new(open_verifier(settings)?);
     let keyring = Arc::new(open_keyring(settings)?);
     let bus = open_bus(settings).await?;
     Ok(Backends {
+        county,
         bus,
         verifier,
         keyring,

@@ -167,6 +167,7 @@ pub async fn start_with_clock(
         source,
     })?;
     let Backends {
+        county,
         bus,
         verifier,
         keyring,
@@ -210,7 +211,7 @@ pub async fn start_with_clock(
             .with_retention(retention);
         let ctx = ServiceContext {
             service: name,
-            county: settings.county.slug.clone(),
+            county: county.clone(),
             db: db.clone(),
             outbox: outbox.clone(),
             bus: bus.clone(),

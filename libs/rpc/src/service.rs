@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use hearth_audit::AuditLog;
 use hearth_bus::{EventBus, EventHandler, Outbox};
+use hearth_county::County;
 use hearth_domain::Clock;
 use hearth_privacy::Keyring;
 use hearth_store::{Db, StoreError};
@@ -22,8 +23,8 @@ use tonic::service::RoutesBuilder;
 pub struct ServiceContext {
     /// Short service name, e.g. `intake`.
     pub service: &'static str,
-    /// The county slug this instance serves.
-    pub county: String,
+    /// The county this instance serves: slug, members, districts, fee levels.
+    pub county: Arc<County>,
     pub db: Db,
     pub outbox: Outbox,
     pub bus: Arc<dyn EventBus>,

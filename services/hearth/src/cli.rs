@@ -149,8 +149,10 @@ pub fn main() -> ExitCode {
             } => token(&settings, roles, municipality, subject, minutes),
             Command::Migrate => migrate(&settings).await,
             Command::Config => {
-                print!("{}", settings.to_masked_toml());
-                Ok(())
+                // The county file is part of the settings: a broken one fails here, not at start.
+                hearth_rpc::backends::open_county(&settings)
+                    .map(|_| print!("{}", settings.to_masked_toml()))
+                    .map_err(anyhow::Error::from)
             }
             Command::Dlq {
                 command: DlqCommand::List { service },

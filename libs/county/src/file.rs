@@ -1,0 +1,214 @@
+//! The county file's TOML form and its validation into the domain types.
+
+use crate::{CountyError, District, FeeLevel, GeoPoint, Member};
+use chrono::NaiveDate;
+use hearth_domain::{CountyCode, MunicipalityCode};
+use serde::Deserialize;
+use std::collections::HashSet;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountyFile {
+    members: Vec<MemberEntry>,
+    #[serde(default)]
+    fee_levels: Vec<FeeLevelEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberEntry {
+    code: String,
+    name: String,
+    sub_region: Option<String>,
+    #[serde(default)]
+    districts: Vec<DistrictEntry>,
+    member_from: Option<NaiveDate>,
+    member_to: Option<NaiveDate>,
+    main_town: Option<TownEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DistrictEntry {
+    code: String,
+    name: String,
+}
+
+/// Decimal degrees as strings (`"60.6065"`), converted exactly to micro-degrees.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TownEntry {
+    latitude: String,
+    longitude: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeeLevelEntry {
+    code: String,
+    name: String,
+    monthly_fee_ore: i64,
+}
+
+pub(crate) fn parse(
+    county: CountyCode,
+    file: &str,
+    text: &str,
+) -> Result<(Vec<Member>, Vec<FeeLevel>), CountyError> {
+    let raw: CountyFile = toml::from_str(text).map_err(|error| CountyError::Syntax {
+        file: file.to_owned(),
+        message: error.to_string(),
+    })?;
+    let invalid = |key: String, message: String| CountyError::Invalid {
+        file: file.to_owned(),
+        key,
+        message,
+    };
+    if raw.members.is_empty() {
+        return Err(invalid(
+            "members".to_owned(),
+            "must list at least one member municipality".to_owned(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut members = Vec::with_capacity(raw.members.len());
+    for (index, entry) in raw.members.into_iter().enumerate() {
+        let key = |field: &str| format!("members[{index}].{field}");
+        let code = MunicipalityCode::parse(&entry.code)
+            .map_err(|error| invalid(key("code"), format!("{error} (got `{}`)", entry.code)))?;
+        if code.county_code() != county {
+            return Err(invalid(
+                key("code"),
+                format!("{code} is not in county {county}"),
+            ));
+        }
+        if !seen.insert(code) {
+            return Err(invalid(key("code"), format!("{code} is listed twice")));
+        }
+        let name = required_text(&entry.name)
+            .ok_or_else(|| invalid(key("name"), "must not be empty".to_owned()))?;
+        if let (Some(from), Some(to)) = (entry.member_from, entry.member_to)
+            && to < from
+        {
+            return Err(invalid(
+                key("member_to"),
+                format!("{to} is before member_from {from}"),
+            ));
+        }
+        let mut district_codes = HashSet::new();
+        let mut districts = Vec::with_capacity(entry.districts.len());
+        for (district_index, district) in entry.districts.into_iter().enumerate() {
+            let district_key = |field: &str| key(&format!("districts[{district_index}].{field}"));
+            if !is_district_code(&district.code) {
+                return Err(invalid(
+                    district_key("code"),
+                    format!(
+                        "must be 1 to 32 lower-case ASCII letters, digits or hyphens (got `{}`)",
+                        district.code
+                    ),
+                ));
+            }
+            if !district_codes.insert(district.code.clone()) {
+                return Err(invalid(
+                    district_key("code"),
+                    format!("`{}` is listed twice", district.code),
+                ));
+            }
+            let district_name = required_text(&district.name)
+                .ok_or_else(|| invalid(district_key("name"), "must not be empty".to_owned()))?;
+            districts.push(District {
+                code: district.code,
+                name: district_name,
+            });
+        }
+        let main_town = match entry.main_town {
+            None => None,
+            Some(town) => Some(GeoPoint {
+                latitude_microdegrees: parse_decimal_degrees(&town.latitude, 90)
+                    .map_err(|message| invalid(key("main_town.latitude"), message))?,
+                longitude_microdegrees: parse_decimal_degrees(&town.longitude, 180)
+                    .map_err(|message| invalid(key("main_town.longitude"), message))?,
+            }),
+        };
+        members.push(Member {
+            code,
+            name,
+            sub_region: entry.sub_region.as_deref().and_then(required_text),
+            districts,
+            member_from: entry.member_from,
+            member_to: entry.member_to,
+            main_town,
+        });
+    }
+    let mut level_codes = HashSet::new();
+    let mut fee_levels = Vec::with_capacity(raw.fee_levels.len());
+    for (index, entry) in raw.fee_levels.into_iter().enumerate() {
+        let key = |field: &str| format!("fee_levels[{index}].{field}");
+        let code = required_text(&entry.code)
+            .filter(|code| code.len() <= 16)
+            .ok_or_else(|| invalid(key("code"), "must be 1 to 16 characters".to_owned()))?;
+        if !level_codes.insert(code.clone()) {
+            return Err(invalid(key("code"), format!("`{code}` is listed twice")));
+        }
+        let name = required_text(&entry.name)
+            .ok_or_else(|| invalid(key("name"), "must not be empty".to_owned()))?;
+        if entry.monthly_fee_ore < 0 {
+            return Err(invalid(
+                key("monthly_fee_ore"),
+                "must not be negative".to_owned(),
+            ));
+        }
+        fee_levels.push(FeeLevel {
+            code,
+            name,
+            monthly_fee_ore: entry.monthly_fee_ore,
+        });
+    }
+    Ok((members, fee_levels))
+}
+
+fn required_text(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+fn is_district_code(code: &str) -> bool {
+    (1..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+}
+
+/// Converts decimal degrees written as text (`"60.6065"`, `"-14.1"`) to integer micro-degrees
+/// without a float, refusing more than six decimals and values beyond `limit` degrees.
+pub fn parse_decimal_degrees(text: &str, limit: i64) -> Result<i32, String> {
+    let malformed = || format!("must be decimal degrees such as \"60.6065\" (got `{text}`)");
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((_, "")) => return Err(malformed()),
+        Some(parts) => parts,
+        None => (unsigned, ""),
+    };
+    if whole.is_empty()
+        || whole.len() > 3
+        || fraction.len() > 6
+        || !whole.bytes().all(|byte| byte.is_ascii_digit())
+        || !fraction.bytes().all(|byte| byte.is_ascii_digit())
+    {
+        return Err(malformed());
+    }
+    let whole: i64 = whole.parse().map_err(|_| malformed())?;
+    let mut micro: i64 = 0;
+    for (position, digit) in fraction.bytes().enumerate() {
+        micro += i64::from(digit - b'0') * 10_i64.pow(5 - position as u32);
+    }
+    let magnitude = whole * 1_000_000 + micro;
+    if magnitude > limit * 1_000_000 {
+        return Err(format!("must be within ±{limit} degrees (got `{text}`)"));
+    }
+    let value = if negative { -magnitude } else { magnitude };
+    i32::try_from(value).map_err(|_| malformed())
+}

@@ -1,0 +1,192 @@
+use super::*;
+use proptest::prelude::*;
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn jonkoping() -> County {
+    let slug = CountySlug::parse("jonkoping").unwrap();
+    County::load(&slug, CountyCode::parse("06").unwrap(), "Jönköping", None).unwrap()
+}
+
+fn parse_dalarna(text: &str) -> Result<County, CountyError> {
+    let slug = CountySlug::parse("dalarna").unwrap();
+    County::parse(
+        &slug,
+        CountyCode::parse("20").unwrap(),
+        "Dalarna",
+        "test.toml",
+        text,
+    )
+}
+
+#[test]
+fn built_in_files_are_valid() {
+    let dalarna = County::dalarna();
+    assert_eq!(dalarna.members().len(), 12);
+    let falun = dalarna
+        .member(MunicipalityCode::parse("2080").unwrap())
+        .unwrap();
+    assert_eq!(falun.name, "Falun");
+    assert_eq!(
+        falun.main_town,
+        Some(GeoPoint {
+            latitude_microdegrees: 60_606_500,
+            longitude_microdegrees: 15_635_500
+        })
+    );
+    assert_eq!(dalarna.fee_levels().len(), 4);
+
+    let jonkoping = jonkoping();
+    assert_eq!(jonkoping.members().len(), 12);
+    let city = jonkoping
+        .member(MunicipalityCode::parse("0680").unwrap())
+        .unwrap();
+    assert_eq!(city.sub_region.as_deref(), Some("HMJ"));
+    let districts: Vec<_> = city.districts.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(districts, ["vaster", "soder", "oster"]);
+}
+
+#[test]
+fn a_county_without_a_built_in_file_needs_one() {
+    let slug = CountySlug::parse("skane").unwrap();
+    let error = County::load(&slug, CountyCode::parse("12").unwrap(), "Skåne", None).unwrap_err();
+    assert!(error.to_string().contains("county.file"), "{error}");
+}
+
+#[test]
+fn requesting_units_follow_districts() {
+    let county = jonkoping();
+    let today = date("2026-11-25");
+    let city = MunicipalityCode::parse("0680").unwrap();
+    let habo = MunicipalityCode::parse("0643").unwrap();
+    assert!(
+        county
+            .check_requesting_unit(city, Some("soder"), today)
+            .is_ok()
+    );
+    assert!(matches!(
+        county.check_requesting_unit(city, None, today),
+        Err(MembershipError::DistrictRequired { .. })
+    ));
+    assert!(matches!(
+        county.check_requesting_unit(city, Some("norr"), today),
+        Err(MembershipError::UnknownDistrict { .. })
+    ));
+    assert!(county.check_requesting_unit(habo, None, today).is_ok());
+    assert!(matches!(
+        county.check_requesting_unit(habo, Some("soder"), today),
+        Err(MembershipError::UnknownDistrict { .. })
+    ));
+    let falun = MunicipalityCode::parse("2080").unwrap();
+    assert_eq!(
+        county.check_requesting_unit(falun, None, today),
+        Err(MembershipError::NotMember(falun))
+    );
+}
+
+#[test]
+fn membership_periods_are_inclusive() {
+    let county = parse_dalarna(
+        r#"
+[[members]]
+code = "2080"
+name = "Falun"
+member_from = "2024-03-01"
+member_to = "2026-06-30"
+"#,
+    )
+    .unwrap();
+    let falun = MunicipalityCode::parse("2080").unwrap();
+    assert!(county.member_on(falun, date("2024-02-29")).is_err());
+    assert!(county.member_on(falun, date("2024-03-01")).is_ok());
+    assert!(county.member_on(falun, date("2026-06-30")).is_ok());
+    assert_eq!(
+        county.member_on(falun, date("2026-07-01")),
+        Err(MembershipError::NotMemberOn {
+            code: falun,
+            date: date("2026-07-01")
+        })
+    );
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases = [
+        ("members = []", "`members`"),
+        (
+            "[[members]]\ncode = \"0680\"\nname = \"Jönköping\"",
+            "`members[0].code` 0680 is not in county 20",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[[members]]\ncode = \"2080\"\nname = \"Falun\"",
+            "`members[1].code` 2080 is listed twice",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \" \"",
+            "`members[0].name`",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\nmember_from = \"2025-01-01\"\nmember_to = \"2024-01-01\"",
+            "`members[0].member_to`",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\nmain_town = { latitude = \"91\", longitude = \"15\" }",
+            "`members[0].main_town.latitude`",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[[members.districts]]\ncode = \"Norr\"\nname = \"x\"",
+            "`members[0].districts[0].code`",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[[fee_levels]]\ncode = \"1\"\nname = \"x\"\nmonthly_fee_ore = -1",
+            "`fee_levels[0].monthly_fee_ore`",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\nsize = 3",
+            "unknown field `size`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = parse_dalarna(text).unwrap_err().to_string();
+        assert!(error.contains(expected), "{text:?} gave {error}");
+        assert!(error.contains("test.toml"), "{error}");
+    }
+}
+
+#[test]
+fn decimal_degrees_convert_exactly() {
+    assert_eq!(parse_decimal_degrees("60.6065", 90), Ok(60_606_500));
+    assert_eq!(parse_decimal_degrees("-14.1", 180), Ok(-14_100_000));
+    assert_eq!(parse_decimal_degrees("0", 90), Ok(0));
+    assert_eq!(parse_decimal_degrees("180.000000", 180), Ok(180_000_000));
+    for bad in [
+        "",
+        "-",
+        ".5",
+        "1.",
+        "1.1234567",
+        "9999",
+        "1e3",
+        "+1",
+        "180.000001",
+    ] {
+        assert!(parse_decimal_degrees(bad, 180).is_err(), "{bad}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn decimal_degrees_never_panic(text in ".{0,20}") {
+        let _ = parse_decimal_degrees(&text, 180);
+    }
+
+    #[test]
+    fn decimal_degrees_round_trip(micro in -180_000_000_i32..=180_000_000) {
+        let sign = if micro < 0 { "-" } else { "" };
+        let magnitude = micro.unsigned_abs();
+        let text = format!("{sign}{}.{:06}", magnitude / 1_000_000, magnitude % 1_000_000);
+        prop_assert_eq!(parse_decimal_degrees(&text, 180), Ok(micro));
+    }
+}
