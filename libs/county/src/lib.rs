@@ -285,4 +285,5 @@ impl Member {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
