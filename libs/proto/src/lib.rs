@@ -7,6 +7,7 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/hearth_descriptor.bin"));
 
+pub mod convert;
 pub mod reference;
 
 macro_rules! package {

@@ -226,6 +226,11 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// How many were found so far: compare before and after a group of checks.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn finish(self) -> Result<(), ServiceError> {
         if self.0.is_empty() {
             Ok(())

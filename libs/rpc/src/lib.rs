@@ -6,6 +6,8 @@
 pub mod backends;
 pub mod entry;
 pub mod error;
+pub mod idempotency;
+pub mod paging;
 pub mod runtime;
 pub mod service;
 pub mod standalone;
@@ -15,10 +17,12 @@ pub use runtime::{Instance, StartError, start};
 pub use service::{HearthService, HostedService, ServiceContext, Subscription};
 
 /// The platform's tables that every service's database carries — the bus's outbox and inbox,
-/// the audit log — in order. A service's `Migrator` lists these first, then its own.
+/// the audit log, the idempotency keys — in order. A service's `Migrator` lists these first,
+/// then its own.
 pub fn platform_migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
     let mut migrations = hearth_bus::migrations();
     migrations.extend(hearth_audit::migrations());
+    migrations.push(Box::new(idempotency::CreateIdempotencyKeys));
     migrations
 }
 

@@ -351,6 +351,13 @@ async fn housekeeping(
             Ok(purged) => tracing::info!(service, purged, "expired inbox entries deleted"),
             Err(error) => tracing::warn!(service, %error, "inbox retention purge failed"),
         }
+        // Idempotency keys live as long as inbox entries (`bus.replay_window_days`): a client
+        // retry within that window gets the first result.
+        match crate::idempotency::purge_before(&ctx.db, inbox_cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(service, purged, "expired idempotency keys deleted"),
+            Err(error) => tracing::warn!(service, %error, "idempotency key purge failed"),
+        }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(HOUSEKEEPING_INTERVAL) => {}

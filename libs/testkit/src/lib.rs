@@ -99,7 +99,12 @@ impl Builder {
     pub async fn start(self) -> Option<TestHearth> {
         hearth_telemetry::init_for_tests();
         let data_dir = tempfile::tempdir().expect("temporary data directory");
+        // Tests on NATS run under a unique county slug, which has no built-in county file:
+        // every test instance gets Dalarna's shape from a file (a test may override it).
+        let county_file = data_dir.path().join("county.toml");
+        std::fs::write(&county_file, dalarna_county_file()).expect("write the test county file");
         let mut sources = Sources::defaults_only()
+            .with_override("county.file", county_file.display().to_string())
             .with_override("data_dir", data_dir.path().display().to_string())
             .with_override("listen", "127.0.0.1:0")
             .with_override("auth.allow_development_key", "true")
@@ -146,6 +151,11 @@ impl Builder {
             _streams: streams,
         })
     }
+}
+
+/// The built-in Dalarna county file's text: write it where a test needs a county file.
+pub fn dalarna_county_file() -> &'static str {
+    hearth_county::County::built_in_text("dalarna").expect("Dalarna's county file is built in")
 }
 
 /// A fresh PostgreSQL database cloned from a template migrated once for this set of services.

@@ -2,10 +2,19 @@
 //!
 //! Layout (the same in every service): `api.rs` is the gRPC adapter, `domain/` the pure rules,
 //! `store/` the entities, queries and migrations, `events.rs` the event handlers, and this file
-//! the wiring. RPCs that are not built yet answer `Unimplemented` (the generated default).
+//! the wiring. Beside them: `files.rs` and `report.rs` (the CLI contract of `hearth allocation
+//! run`: the members and budget files, the CSV outputs and the printable HTML report) and
+//! `submit.rs` (`hearth allocation submit`, the yearly job's call), so that the `hearth` binary
+//! only parses arguments. Every RPC of the contract is built; `placement.*` events are not
+//! consumed yet (use values come from finance's key).
 
 mod api;
+mod convert;
+pub mod domain;
+pub mod files;
+pub mod report;
 pub mod store;
+pub mod submit;
 
 use hearth_proto::allocation::v1::allocation_service_server::AllocationServiceServer;
 use hearth_rpc::{HearthService, ServiceContext};

@@ -79,6 +79,63 @@ enum Command {
         #[arg(long, value_name = "RFC3339-TIME", value_parser = parse_time)]
         since: DateTime<Utc>,
     },
+    /// Cost allocation: share the unit's yearly cost between the member municipalities, offline
+    /// from files (`run`) or through the allocation service (`submit`, the yearly job).
+    Allocation {
+        #[command(subcommand)]
+        command: AllocationCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AllocationCommand {
+    /// Allocate a budget between members from files, offline. Writes DIR/allocation-YYYY.csv,
+    /// DIR/instalments-YYYY.csv and the printable DIR/allocation-YYYY.html, and prints the table.
+    Run {
+        /// municipality_code,municipality_name,population_0_17 (and tax_base_sek for the
+        /// tax-base key; optional member_from, member_to as ISO dates).
+        #[arg(long, value_name = "MEMBERS.csv")]
+        members: PathBuf,
+        /// line,annual_sek.
+        #[arg(long, value_name = "BUDGET.csv")]
+        budget: PathBuf,
+        /// The year to allocate.
+        #[arg(long, value_name = "YYYY", value_parser = clap::value_parser!(i32).range(2000..=2200))]
+        year: i32,
+        /// What the costs are shared by.
+        #[arg(long, value_parser = ["population", "tax-base"])]
+        key: String,
+        /// Whole kronor, or exact öre (amounts then have two decimals).
+        #[arg(long, default_value = "krona", value_parser = ["krona", "ore"])]
+        rounding: String,
+        /// Where to write the files (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Ask the allocation service for a year's annual run (the yearly cron job) and print the
+    /// run id and a summary.
+    Submit {
+        /// The allocation service, e.g. http://allocation:50051.
+        #[arg(long, value_name = "URL")]
+        endpoint: String,
+        /// A file holding the bearer token.
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// YYYY, or `next` for the next calendar year (Europe/Stockholm).
+        #[arg(long, value_name = "YYYY|next")]
+        year: String,
+        /// Share everything by this key [default: the year's key as configured in the service,
+        /// population 0–17 where it sets none].
+        #[arg(long, value_parser = ["population", "tax-base", "use"])]
+        key: Option<String>,
+        /// Whole kronor or exact öre.
+        #[arg(long, default_value = "krona", value_parser = ["krona", "ore"])]
+        rounding: String,
+        /// A UUID; a retry with the same one returns the first run [default: derived from the
+        /// endpoint, year, key, rounding and today's date].
+        #[arg(long, value_name = "UUID")]
+        idempotency_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,10 +220,75 @@ pub fn main() -> ExitCode {
             Command::Replay { service, since } => {
                 operations::replay(&settings, &service, since).await
             }
+            Command::Allocation { command } => allocation(command).await,
         };
         // `{:#}`: the whole chain of causes, on one line.
         outcome.map_err(|error| format!("{error:#}"))
     })
+}
+
+/// `hearth allocation …`: the allocation crate does the work; this only maps the arguments.
+async fn allocation(command: AllocationCommand) -> anyhow::Result<()> {
+    use hearth_allocation::domain::{KeyBasis, Rounding};
+    use hearth_domain::Clock as _;
+    let parse = |text: &str| anyhow::anyhow!("{text}");
+    match command {
+        AllocationCommand::Run {
+            members,
+            budget,
+            year,
+            key,
+            rounding,
+            out,
+        } => {
+            let output = hearth_allocation::files::run(&hearth_allocation::files::RunOptions {
+                members,
+                budget,
+                year,
+                key: key.parse::<KeyBasis>().map_err(|e| parse(&e))?,
+                rounding: rounding.parse::<Rounding>().map_err(|e| parse(&e))?,
+                out,
+            })?;
+            print!("{}", output.table);
+            for file in &output.files {
+                println!("wrote {}", file.display());
+            }
+            Ok(())
+        }
+        AllocationCommand::Submit {
+            endpoint,
+            token_file,
+            year,
+            key,
+            rounding,
+            idempotency_key,
+        } => {
+            let today = hearth_domain::SystemClock.today_stockholm();
+            let year = match year.as_str() {
+                "next" => chrono::Datelike::year(&today) + 1,
+                text => text
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|year| (2000..=2200).contains(year))
+                    .ok_or_else(|| anyhow::anyhow!("--year {text}: expected YYYY or `next`"))?,
+            };
+            let summary =
+                hearth_allocation::submit::submit(&hearth_allocation::submit::SubmitOptions {
+                    endpoint,
+                    token_file,
+                    year,
+                    key: key
+                        .map(|key| key.parse::<KeyBasis>().map_err(|e| parse(&e)))
+                        .transpose()?,
+                    rounding: rounding.parse::<Rounding>().map_err(|e| parse(&e))?,
+                    idempotency_key,
+                    today,
+                })
+                .await?;
+            print!("{summary}");
+            Ok(())
+        }
+    }
 }
 
 fn mint(

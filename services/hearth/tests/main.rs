@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod allocation;
 mod operations;
 
 use hearth_testkit::call_unrouted;

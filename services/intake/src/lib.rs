@@ -5,10 +5,13 @@
 //! the wiring. RPCs that are not built yet answer `Unimplemented` (the generated default).
 
 mod api;
+pub mod domain;
+mod events;
 pub mod store;
 
 use hearth_proto::intake::v1::intake_service_server::IntakeServiceServer;
-use hearth_rpc::{HearthService, ServiceContext};
+use hearth_rpc::{HearthService, ServiceContext, Subscription};
+use std::sync::Arc;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 
@@ -26,5 +29,13 @@ impl HearthService for Intake {
 
     fn mount(&self, ctx: &ServiceContext, routes: &mut RoutesBuilder) {
         routes.add_service(IntakeServiceServer::new(api::IntakeApi::new(ctx.clone())));
+    }
+
+    fn subscriptions(&self, ctx: &ServiceContext) -> Vec<Subscription> {
+        vec![Subscription {
+            name: "placements",
+            subject_pattern: "placement.started",
+            handler: Arc::new(events::PlacementStartedHandler::new(ctx.clone())),
+        }]
     }
 }

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod service;
+
 use hearth_auth::{DevelopmentKey, MintRequest, Role};
 use hearth_domain::CountySlug;
 use std::path::Path;
@@ -93,12 +95,15 @@ async fn runs_alone_against_postgres_and_nats() {
     let public_key = dir.path().join("provider.pub.pem");
     std::fs::write(&public_key, provider.public_key_pem()).unwrap();
     let port = free_port().await;
+    let county_file = dir.path().join("county.toml");
+    std::fs::write(&county_file, hearth_testkit::dalarna_county_file()).unwrap();
+    let county_file = county_file.display();
     let config = dir.path().join("hearth.toml");
     std::fs::write(
         &config,
         format!(
             "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{data}\"\n\
-             [county]\nslug = \"{county}\"\n\
+             [county]\nslug = \"{county}\"\nfile = \"{county_file}\"\n\
              [database]\nurl = \"{db}\"\n\
              [bus]\nnats_url = \"{nats}\"\n\
              [privacy]\ncurrent_data_key = \"k2026\"\nblind_index_key = \"{index_key}\"\n\
@@ -124,7 +129,7 @@ async fn runs_alone_against_postgres_and_nats() {
     let migrated = intake(&config).arg("migrate").output().await.unwrap();
     assert!(migrated.status.success(), "{}", text(&migrated));
     assert!(
-        text(&migrated).contains("intake: 3 migration(s) applied"),
+        text(&migrated).contains("intake: 5 migration(s) applied"),
         "{}",
         text(&migrated)
     );

@@ -1,4 +1,14 @@
-//! The allocation service's data: its migrations (and, as the service grows, entities and queries).
+//! The allocation service's data: its migrations, entities and the stored forms of keys,
+//! budgets, runs and invoices.
+//!
+//! Keys, budgets and runs keep their structured parts (a key's values and splits, a budget's
+//! lines, a run's snapshot of members, key, budget and shares) as JSON text beside the columns
+//! that queries filter and order by; JSON text works the same on SQLite and PostgreSQL, and a
+//! run's inputs are read back exactly as they were written (runs are records).
+
+pub mod entities;
+mod migrations;
+pub mod records;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -9,7 +19,8 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        // The service's own migrations go after the platform's.
-        hearth_rpc::platform_migrations()
+        let mut migrations = hearth_rpc::platform_migrations();
+        migrations.extend(migrations::migrations());
+        migrations
     }
 }

@@ -130,12 +130,15 @@ async fn dead_letters_and_replay_on_postgres_and_nats() {
         [format!("HEARTH_{upper}"), format!("HEARTH_{upper}_DLQ")],
     );
     let dir = tempfile::tempdir().unwrap();
+    let county_file = dir.path().join("county.toml");
+    std::fs::write(&county_file, hearth_testkit::dalarna_county_file()).unwrap();
+    let county_file = county_file.display();
     let config = dir.path().join("hearth.toml");
     std::fs::write(
         &config,
         format!(
             "data_dir = \"{data}\"\n\
-             [county]\nslug = \"{county}\"\n\
+             [county]\nslug = \"{county}\"\nfile = \"{county_file}\"\n\
              [database]\nurl = \"{db}\"\n\
              [bus]\nnats_url = \"{nats}\"\n",
             data = dir.path().join("data").display(),

@@ -1,0 +1,100 @@
+//! sea-orm entities of the allocation tables (see the migrations).
+
+/// `allocation_key`: a year's key; `body` is a [`super::records::KeyRecord`] as JSON.
+pub mod key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "allocation_key")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub year: i32,
+        pub body: String,
+        /// Increases with every change; the etag.
+        pub version: i64,
+        pub update_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `allocation_budget`: a year's budget; `body` is a [`super::records::BudgetRecord`] as JSON.
+pub mod budget {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "allocation_budget")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub year: i32,
+        pub body: String,
+        pub version: i64,
+        pub update_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `allocation_run`: a run; `body` is a [`super::records::RunRecord`] as JSON. Ids are UUIDv7,
+/// so their order is the order of creation (lists page on the id).
+pub mod run {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "allocation_run")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub year: i32,
+        /// `AllocationRunKind` number.
+        pub kind: i32,
+        /// `AllocationRunState` number.
+        pub state: i32,
+        pub total_ore: i64,
+        #[sea_orm(unique)]
+        pub idempotency_key: String,
+        /// SHA-256 of the request without its idempotency key: a reused key with another
+        /// request is refused.
+        pub request_digest: String,
+        pub created_by: String,
+        pub create_time: DateTimeUtc,
+        pub body: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `allocation_invoice`: one member's invoice of a run; `body` holds its instalments as JSON.
+pub mod invoice {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "allocation_invoice")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub run_id: String,
+        pub municipality: String,
+        pub year: i32,
+        pub kind: i32,
+        /// `InvoiceState` number.
+        pub state: i32,
+        pub amount_ore: i64,
+        pub issue_time: DateTimeUtc,
+        pub body: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

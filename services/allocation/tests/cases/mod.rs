@@ -1,0 +1,4 @@
+//! The test modules (in a folder, so that cargo builds one test binary: `tests/main.rs`).
+
+mod dalarna;
+mod service;

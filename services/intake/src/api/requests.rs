@@ -1,0 +1,759 @@
+//! Placement requests: open, get, list, update (keeping every version), withdraw.
+
+use super::registrations::check_time_range;
+use super::support::{self, caller};
+use crate::domain::request::{RequestDraft, apply_mask, check_request, check_withdrawal};
+use crate::events;
+use crate::store::entities::{placement_request as row, placement_request_version as version_row};
+use hearth_audit::AuditAction;
+use hearth_auth::{MunicipalityScope, Principal, Role};
+use hearth_domain::AgeBand;
+use hearth_proto::convert;
+use hearth_proto::events::v1::{
+    PlacementRequestFacts, PlacementRequestOpened, PlacementRequestUpdated,
+    PlacementRequestWithdrawn,
+};
+use hearth_proto::intake::v1 as pb;
+use hearth_rpc::paging::{self, Position};
+use hearth_rpc::{ServiceContext, ServiceError, Violations};
+use prost::Message;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use tonic::{Request, Response, Status};
+
+const RESOURCE: &str = "placement_request";
+const OPEN: &str = "open";
+const PLACED: &str = "placed";
+const WITHDRAWN: &str = "withdrawn";
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 200;
+const ROLES: &[Role] = &[Role::MunicipalityStaff, Role::UnitStaff, Role::Admin];
+
+pub async fn create(
+    ctx: &ServiceContext,
+    request: Request<pb::CreatePlacementRequestRequest>,
+) -> Result<Response<pb::CreatePlacementRequestResponse>, Status> {
+    let principal = caller(&request)?;
+    principal
+        .require_any_role(ROLES)
+        .map_err(ServiceError::from)?;
+    let request = request.into_inner();
+    let mut violations = Violations::new();
+    let draft = match &request.placement_request {
+        None => {
+            violations.add("placement_request", "is required");
+            None
+        }
+        Some(input) => check_request(
+            input,
+            "placement_request",
+            &ctx.county,
+            support::today(ctx),
+            &mut violations,
+        ),
+    };
+    let request_bytes = request
+        .placement_request
+        .as_ref()
+        .map(Message::encode_to_vec)
+        .unwrap_or_default();
+    let key = support::check_idempotency_key(
+        ctx,
+        "CreatePlacementRequest",
+        &request.idempotency_key,
+        &request_bytes,
+        &mut violations,
+    );
+    violations.finish()?;
+    let (Some(draft), Some(key)) = (draft, key) else {
+        return Err(ServiceError::internal("checked request missing").into());
+    };
+    // Municipality staff open requests for their own municipality only.
+    principal
+        .require_municipality_scope(&draft.municipality)
+        .map_err(ServiceError::from)?;
+
+    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    if let Some(first) = key.find(&txn).await? {
+        let found = load(&txn, &first.resource_id).await?;
+        let answer = to_proto(ctx, &found)?;
+        txn.commit().await.map_err(ServiceError::from)?;
+        return Ok(Response::new(pb::CreatePlacementRequestResponse {
+            placement_request: Some(answer),
+        }));
+    }
+    let now = support::now(ctx);
+    let id = hearth_domain::new_id().to_string();
+    let model = row::Model {
+        id: id.clone(),
+        municipality: draft.municipality.to_string(),
+        district: draft.district.clone(),
+        state: OPEN.to_owned(),
+        age_band: convert::age_band_to_proto(draft.age_band) as i32,
+        commission_kind: convert::commission_kind_to_proto(draft.commission_kind) as i32,
+        content: support::seal(ctx, &draft.content, &id)?,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        withdrawn_at: None,
+        withdrawal_reason: None,
+        withdrawal_note: None,
+    };
+    row::Entity::insert(row::ActiveModel::from(model.clone()))
+        .exec_without_returning(&txn)
+        .await
+        .map_err(ServiceError::from)?;
+    let answer = to_proto_with(&model, draft.content.clone(), None);
+    save_version(ctx, &txn, &answer, &[], &principal, now).await?;
+    let event = PlacementRequestOpened {
+        placement_request_id: id.clone(),
+        facts: Some(facts(&draft)),
+    };
+    support::publish(ctx, &txn, &events::REQUEST_OPENED, &id, 1, &event, now).await?;
+    key.remember(&txn, &id, "created", now).await?;
+    txn.commit().await.map_err(ServiceError::from)?;
+    ctx.outbox.notify_relay();
+    tracing::info!(placement_request_id = %id, municipality = %draft.municipality, "placement request opened");
+    Ok(Response::new(pb::CreatePlacementRequestResponse {
+        placement_request: Some(answer),
+    }))
+}
+
+pub async fn get(
+    ctx: &ServiceContext,
+    request: Request<pb::GetPlacementRequestRequest>,
+) -> Result<Response<pb::GetPlacementRequestResponse>, Status> {
+    let principal = caller(&request)?;
+    principal
+        .require_any_role(ROLES)
+        .map_err(ServiceError::from)?;
+    let mut violations = Violations::new();
+    let id = support::check_id(
+        &request.get_ref().placement_request_id,
+        "placement_request_id",
+        &mut violations,
+    );
+    violations.finish()?;
+    let id = id.unwrap_or_default();
+    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let found = load_visible(&txn, &principal, &id).await?;
+    let answer = to_proto(ctx, &found)?;
+    let access = support::audit_access(
+        &principal,
+        AuditAction::Read,
+        RESOURCE,
+        "GetPlacementRequest",
+    )?;
+    support::audit_one(ctx, &txn, &access, &id).await?;
+    txn.commit().await.map_err(ServiceError::from)?;
+    Ok(Response::new(pb::GetPlacementRequestResponse {
+        placement_request: Some(answer),
+    }))
+}
+
+pub async fn list(
+    ctx: &ServiceContext,
+    request: Request<pb::ListPlacementRequestsRequest>,
+) -> Result<Response<pb::ListPlacementRequestsResponse>, Status> {
+    let principal = caller(&request)?;
+    principal
+        .require_any_role(ROLES)
+        .map_err(ServiceError::from)?;
+    let request = request.into_inner();
+    let mut violations = Violations::new();
+    let page_size = violations.check(
+        "page_size",
+        paging::page_size(
+            request.page_size,
+            DEFAULT_PAGE_SIZE,
+            MAX_PAGE_SIZE,
+            "page_size",
+        )
+        .map_err(|error| error.to_string()),
+    );
+    let mut municipalities = Vec::new();
+    for (index, code) in request.municipalities.iter().enumerate() {
+        if let Some(code) = violations.check(
+            &format!("municipalities[{index}].value"),
+            convert::municipality_code(code),
+        ) {
+            municipalities.push(code);
+        }
+    }
+    let mut states = Vec::new();
+    for (index, state) in request.states.iter().enumerate() {
+        match pb::PlacementRequestState::try_from(*state) {
+            Ok(pb::PlacementRequestState::Open) => states.push(OPEN),
+            Ok(pb::PlacementRequestState::Placed) => states.push(PLACED),
+            Ok(pb::PlacementRequestState::Withdrawn) => states.push(WITHDRAWN),
+            _ => violations.add(
+                format!("states[{index}]"),
+                format!("unknown or unspecified value {state}"),
+            ),
+        }
+    }
+    for (index, band) in request.age_bands.iter().enumerate() {
+        if convert::age_band(*band).is_none() {
+            violations.add(
+                format!("age_bands[{index}]"),
+                format!("unknown or unspecified value {band}"),
+            );
+        }
+    }
+    for (index, kind) in request.commission_kinds.iter().enumerate() {
+        if convert::commission_kind(*kind).is_none() {
+            violations.add(
+                format!("commission_kinds[{index}]"),
+                format!("unknown or unspecified value {kind}"),
+            );
+        }
+    }
+    let (from, to) = check_time_range(request.create_time.as_ref(), "create_time", &mut violations);
+    let mut filters = request.clone();
+    filters.page_size = 0;
+    filters.page_token.clear();
+    let fingerprint = paging::fingerprint(&[&filters.encode_to_vec()]);
+    let position = match paging::decode_token(&request.page_token, fingerprint, "page_token") {
+        Ok(position) => position,
+        Err(error) => {
+            violations.add("page_token", error.to_string());
+            None
+        }
+    };
+    violations.finish()?;
+    // Municipality staff see their own municipality's requests and nothing else.
+    match principal.municipality_scope() {
+        MunicipalityScope::County => {}
+        MunicipalityScope::Only(own) => {
+            if let Some(other) = municipalities.iter().find(|code| **code != own) {
+                return Err(ServiceError::PermissionDenied(format!(
+                    "municipality staff of {own} cannot list the requests of {other}"
+                ))
+                .into());
+            }
+            municipalities = vec![own];
+        }
+        MunicipalityScope::Nothing => {
+            return Err(
+                ServiceError::PermissionDenied("no municipality in the token".to_owned()).into(),
+            );
+        }
+    }
+    let page_size = page_size.unwrap_or(u64::from(DEFAULT_PAGE_SIZE));
+
+    let mut query = row::Entity::find();
+    if !municipalities.is_empty() {
+        query = query.filter(
+            row::Column::Municipality.is_in(municipalities.iter().map(ToString::to_string)),
+        );
+    }
+    if !states.is_empty() {
+        query = query.filter(row::Column::State.is_in(states));
+    }
+    if !request.age_bands.is_empty() {
+        query = query.filter(row::Column::AgeBand.is_in(request.age_bands.clone()));
+    }
+    if !request.commission_kinds.is_empty() {
+        query = query.filter(row::Column::CommissionKind.is_in(request.commission_kinds.clone()));
+    }
+    if let Some(from) = from {
+        query = query.filter(row::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(row::Column::CreatedAt.lt(to));
+    }
+    if let Some(Position { time, id }) = &position {
+        query = query.filter(
+            Condition::any().add(row::Column::CreatedAt.lt(*time)).add(
+                Condition::all()
+                    .add(row::Column::CreatedAt.eq(*time))
+                    .add(row::Column::Id.lt(id.clone())),
+            ),
+        );
+    }
+    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let mut rows = query
+        .order_by_desc(row::Column::CreatedAt)
+        .order_by_desc(row::Column::Id)
+        .limit(page_size + 1)
+        .all(&txn)
+        .await
+        .map_err(ServiceError::from)?;
+    let next_page_token = if rows.len() as u64 > page_size {
+        rows.truncate(usize::try_from(page_size).unwrap_or(rows.len()));
+        rows.last()
+            .map(|last| {
+                paging::encode_token(
+                    &Position {
+                        time: last.created_at,
+                        id: last.id.clone(),
+                    },
+                    fingerprint,
+                )
+            })
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let requests = rows
+        .iter()
+        .map(|found| to_proto(ctx, found))
+        .collect::<Result<Vec<_>, _>>()?;
+    let access = support::audit_access(
+        &principal,
+        AuditAction::List,
+        RESOURCE,
+        "ListPlacementRequests",
+    )?;
+    support::audit_many(
+        ctx,
+        &txn,
+        &access,
+        rows.iter().map(|found| found.id.clone()),
+    )
+    .await?;
+    txn.commit().await.map_err(ServiceError::from)?;
+    Ok(Response::new(pb::ListPlacementRequestsResponse {
+        placement_requests: requests,
+        next_page_token,
+    }))
+}
+
+pub async fn update(
+    ctx: &ServiceContext,
+    request: Request<pb::UpdatePlacementRequestRequest>,
+) -> Result<Response<pb::UpdatePlacementRequestResponse>, Status> {
+    let principal = caller(&request)?;
+    principal
+        .require_any_role(ROLES)
+        .map_err(ServiceError::from)?;
+    let request = request.into_inner();
+    let mut violations = Violations::new();
+    let incoming = request.placement_request.unwrap_or_default();
+    let id = support::check_id(&incoming.id, "placement_request.id", &mut violations);
+    let paths = request
+        .update_mask
+        .map(|mask| mask.paths)
+        .unwrap_or_default();
+    if request.etag.trim().is_empty() {
+        violations.add("etag", "is required");
+    }
+    if paths.is_empty() {
+        violations.add("update_mask", "must name at least one field to change");
+    }
+    violations.finish()?;
+    let id = id.unwrap_or_default();
+
+    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let found = load_visible(&txn, &principal, &id).await?;
+    if found.state != OPEN {
+        return Err(closed(&found).into());
+    }
+    support::check_etag(&request.etag, found.version)?;
+    let stored: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
+    let mut violations = Violations::new();
+    let merged = apply_mask(&stored, &incoming, &paths, &mut violations);
+    let draft = check_request(
+        &merged,
+        "placement_request",
+        &ctx.county,
+        support::today(ctx),
+        &mut violations,
+    );
+    violations.finish()?;
+    let Some(draft) = draft else {
+        return Err(ServiceError::internal("checked request missing").into());
+    };
+    if draft.content == stored {
+        // Nothing changed: no new version, no event.
+        let answer = to_proto_with(&found, stored, None);
+        txn.commit().await.map_err(ServiceError::from)?;
+        return Ok(Response::new(pb::UpdatePlacementRequestResponse {
+            placement_request: Some(answer),
+        }));
+    }
+    let now = support::now(ctx);
+    let version = found.version + 1;
+    let mut update: row::ActiveModel = found.clone().into();
+    update.content = ActiveValue::Set(support::seal(ctx, &draft.content, &id)?);
+    update.age_band = ActiveValue::Set(convert::age_band_to_proto(draft.age_band) as i32);
+    update.commission_kind =
+        ActiveValue::Set(convert::commission_kind_to_proto(draft.commission_kind) as i32);
+    update.version = ActiveValue::Set(version);
+    update.updated_at = ActiveValue::Set(now);
+    let updated = update.update(&txn).await.map_err(ServiceError::from)?;
+    let answer = to_proto_with(&updated, draft.content.clone(), None);
+    let mut changed = paths.clone();
+    changed.sort();
+    changed.dedup();
+    save_version(ctx, &txn, &answer, &changed, &principal, now).await?;
+    let event = PlacementRequestUpdated {
+        placement_request_id: id.clone(),
+        facts: Some(facts(&draft)),
+    };
+    support::publish(
+        ctx,
+        &txn,
+        &events::REQUEST_UPDATED,
+        &id,
+        version,
+        &event,
+        now,
+    )
+    .await?;
+    txn.commit().await.map_err(ServiceError::from)?;
+    ctx.outbox.notify_relay();
+    Ok(Response::new(pb::UpdatePlacementRequestResponse {
+        placement_request: Some(answer),
+    }))
+}
+
+pub async fn withdraw(
+    ctx: &ServiceContext,
+    request: Request<pb::WithdrawPlacementRequestRequest>,
+) -> Result<Response<pb::WithdrawPlacementRequestResponse>, Status> {
+    let principal = caller(&request)?;
+    principal
+        .require_any_role(ROLES)
+        .map_err(ServiceError::from)?;
+    let request = request.into_inner();
+    let mut violations = Violations::new();
+    let id = support::check_id(
+        &request.placement_request_id,
+        "placement_request_id",
+        &mut violations,
+    );
+    let withdrawal = check_withdrawal(request.reason, &request.note, &mut violations);
+    let mut keyed = request.clone();
+    keyed.idempotency_key.clear();
+    let key = support::check_idempotency_key(
+        ctx,
+        "WithdrawPlacementRequest",
+        &request.idempotency_key,
+        &keyed.encode_to_vec(),
+        &mut violations,
+    );
+    violations.finish()?;
+    let (Some(id), Some((reason, note)), Some(key)) = (id, withdrawal, key) else {
+        return Err(ServiceError::internal("checked withdrawal missing").into());
+    };
+    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let found = load_visible(&txn, &principal, &id).await?;
+    if key.find(&txn).await?.is_some() {
+        let answer = to_proto(ctx, &found)?;
+        txn.commit().await.map_err(ServiceError::from)?;
+        return Ok(Response::new(pb::WithdrawPlacementRequestResponse {
+            placement_request: Some(answer),
+        }));
+    }
+    if found.state != OPEN {
+        return Err(closed(&found).into());
+    }
+    if !request.etag.trim().is_empty() {
+        support::check_etag(&request.etag, found.version)?;
+    }
+    let now = support::now(ctx);
+    let version = found.version + 1;
+    let content: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
+    let mut update: row::ActiveModel = found.clone().into();
+    update.state = ActiveValue::Set(WITHDRAWN.to_owned());
+    update.withdrawn_at = ActiveValue::Set(Some(now));
+    update.withdrawal_reason = ActiveValue::Set(Some(reason as i32));
+    update.withdrawal_note = ActiveValue::Set(if note.is_empty() {
+        None
+    } else {
+        Some(support::seal_text(ctx, &note, &id)?)
+    });
+    update.version = ActiveValue::Set(version);
+    update.updated_at = ActiveValue::Set(now);
+    let updated = update.update(&txn).await.map_err(ServiceError::from)?;
+    let answer = to_proto_with(&updated, content, Some(note));
+    save_version(ctx, &txn, &answer, &["state".to_owned()], &principal, now).await?;
+    let event = PlacementRequestWithdrawn {
+        placement_request_id: id.clone(),
+        requesting_unit: answer.requesting_unit.clone(),
+        reason: reason as i32,
+        withdrawn_on: Some(convert::date_to_proto(support::today(ctx))),
+    };
+    support::publish(
+        ctx,
+        &txn,
+        &events::REQUEST_WITHDRAWN,
+        &id,
+        version,
+        &event,
+        now,
+    )
+    .await?;
+    key.remember(&txn, &id, WITHDRAWN, now).await?;
+    txn.commit().await.map_err(ServiceError::from)?;
+    ctx.outbox.notify_relay();
+    Ok(Response::new(pb::WithdrawPlacementRequestResponse {
+        placement_request: Some(answer),
+    }))
+}
+
+pub async fn list_versions(
+    ctx: &ServiceContext,
+    request: Request<pb::ListPlacementRequestVersionsRequest>,
+) -> Result<Response<pb::ListPlacementRequestVersionsResponse>, Status> {
+    let principal = caller(&request)?;
+    principal
+        .require_any_role(ROLES)
+        .map_err(ServiceError::from)?;
+    let request = request.into_inner();
+    let mut violations = Violations::new();
+    let id = support::check_id(
+        &request.placement_request_id,
+        "placement_request_id",
+        &mut violations,
+    );
+    let page_size = violations.check(
+        "page_size",
+        paging::page_size(
+            request.page_size,
+            DEFAULT_PAGE_SIZE,
+            MAX_PAGE_SIZE,
+            "page_size",
+        )
+        .map_err(|error| error.to_string()),
+    );
+    let fingerprint = paging::fingerprint(&[request.placement_request_id.as_bytes()]);
+    let after = match paging::decode_token(&request.page_token, fingerprint, "page_token") {
+        Ok(position) => position.and_then(|position| position.id.parse::<i64>().ok()),
+        Err(error) => {
+            violations.add("page_token", error.to_string());
+            None
+        }
+    };
+    violations.finish()?;
+    let id = id.unwrap_or_default();
+    let page_size = page_size.unwrap_or(u64::from(DEFAULT_PAGE_SIZE));
+    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    load_visible(&txn, &principal, &id).await?;
+    let mut rows = version_row::Entity::find()
+        .filter(version_row::Column::PlacementRequestId.eq(id.clone()))
+        .filter(version_row::Column::Version.gt(after.unwrap_or(0)))
+        .order_by_asc(version_row::Column::Version)
+        .limit(page_size + 1)
+        .all(&txn)
+        .await
+        .map_err(ServiceError::from)?;
+    let next_page_token = if rows.len() as u64 > page_size {
+        rows.truncate(usize::try_from(page_size).unwrap_or(rows.len()));
+        rows.last()
+            .map(|last| {
+                paging::encode_token(
+                    &Position {
+                        time: last.changed_at,
+                        id: last.version.to_string(),
+                    },
+                    fingerprint,
+                )
+            })
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let versions = rows
+        .iter()
+        .map(|found| {
+            Ok(pb::PlacementRequestVersion {
+                version: u32::try_from(found.version).unwrap_or_default(),
+                placement_request: Some(support::open(
+                    ctx,
+                    &found.content,
+                    &version_aad(&id, found.version),
+                )?),
+                changed_fields: found
+                    .changed_fields
+                    .split(',')
+                    .filter(|field| !field.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                changed_by: found.changed_by.clone(),
+                change_time: Some(convert::timestamp_to_proto(found.changed_at)),
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    let access = support::audit_access(
+        &principal,
+        AuditAction::Read,
+        RESOURCE,
+        "ListPlacementRequestVersions",
+    )?;
+    support::audit_one(ctx, &txn, &access, &id).await?;
+    txn.commit().await.map_err(ServiceError::from)?;
+    Ok(Response::new(pb::ListPlacementRequestVersionsResponse {
+        versions,
+        next_page_token,
+    }))
+}
+
+/// Applies `placement.started`: the request is placed.
+pub async fn mark_placed<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &ServiceContext,
+    id: &str,
+) -> Result<bool, ServiceError> {
+    let Some(found) = row::Entity::find_by_id(id.to_owned()).one(conn).await? else {
+        return Ok(false);
+    };
+    if found.state != OPEN {
+        return Ok(false);
+    }
+    let now = support::now(ctx);
+    let content: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
+    let mut update: row::ActiveModel = found.clone().into();
+    update.state = ActiveValue::Set(PLACED.to_owned());
+    update.version = ActiveValue::Set(found.version + 1);
+    update.updated_at = ActiveValue::Set(now);
+    let updated = update.update(conn).await?;
+    let answer = to_proto_with(&updated, content, None);
+    let version = version_row::ActiveModel {
+        placement_request_id: ActiveValue::Set(id.to_owned()),
+        version: ActiveValue::Set(updated.version),
+        content: ActiveValue::Set(support::seal(
+            ctx,
+            &answer,
+            &version_aad(id, updated.version),
+        )?),
+        changed_fields: ActiveValue::Set("state".to_owned()),
+        changed_by: ActiveValue::Set("matching".to_owned()),
+        changed_at: ActiveValue::Set(now),
+    };
+    version_row::Entity::insert(version)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(true)
+}
+
+async fn save_version<C: ConnectionTrait>(
+    ctx: &ServiceContext,
+    conn: &C,
+    answer: &pb::PlacementRequest,
+    changed: &[String],
+    principal: &Principal,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ServiceError> {
+    let version = i64::from(answer.version);
+    let model = version_row::ActiveModel {
+        placement_request_id: ActiveValue::Set(answer.id.clone()),
+        version: ActiveValue::Set(version),
+        content: ActiveValue::Set(support::seal(
+            ctx,
+            answer,
+            &version_aad(&answer.id, version),
+        )?),
+        changed_fields: ActiveValue::Set(changed.join(",")),
+        changed_by: ActiveValue::Set(principal.subject().to_owned()),
+        changed_at: ActiveValue::Set(now),
+    };
+    version_row::Entity::insert(model)
+        .exec_without_returning(conn)
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(())
+}
+
+/// Each version is sealed bound to its request and number, so versions cannot be swapped.
+fn version_aad(id: &str, version: i64) -> String {
+    format!("{id}#{version}")
+}
+
+async fn load<C: ConnectionTrait>(conn: &C, id: &str) -> Result<row::Model, ServiceError> {
+    row::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))
+}
+
+/// Loads a request the caller may see: municipality staff only their own municipality's.
+async fn load_visible<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    id: &str,
+) -> Result<row::Model, ServiceError> {
+    let found = load(conn, id).await?;
+    let municipality = hearth_domain::MunicipalityCode::parse(&found.municipality)
+        .map_err(ServiceError::internal)?;
+    principal.require_municipality_scope(&municipality)?;
+    Ok(found)
+}
+
+fn closed(found: &row::Model) -> ServiceError {
+    ServiceError::rule(
+        "PLACEMENT_REQUEST_CLOSED",
+        format!(
+            "the placement request is {} and can no longer be changed",
+            found.state
+        ),
+    )
+}
+
+fn to_proto(
+    ctx: &ServiceContext,
+    found: &row::Model,
+) -> Result<pb::PlacementRequest, ServiceError> {
+    let content: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
+    let note = match &found.withdrawal_note {
+        Some(sealed) => Some(support::open_text(ctx, sealed, &found.id)?),
+        None => Some(String::new()),
+    };
+    Ok(to_proto_with(found, content, note))
+}
+
+/// The stored row and its opened content as the API shows it.
+fn to_proto_with(
+    found: &row::Model,
+    mut content: pb::PlacementRequest,
+    note: Option<String>,
+) -> pb::PlacementRequest {
+    content.id.clone_from(&found.id);
+    content.age_band = found.age_band;
+    content.state = match found.state.as_str() {
+        OPEN => pb::PlacementRequestState::Open,
+        PLACED => pb::PlacementRequestState::Placed,
+        _ => pb::PlacementRequestState::Withdrawn,
+    } as i32;
+    content.withdrawal = found.withdrawal_reason.map(|reason| pb::Withdrawal {
+        reason,
+        note: note.unwrap_or_default(),
+        withdraw_time: found.withdrawn_at.map(convert::timestamp_to_proto),
+    });
+    content.create_time = Some(convert::timestamp_to_proto(found.created_at));
+    content.update_time = Some(convert::timestamp_to_proto(found.updated_at));
+    content.etag = support::etag(found.version);
+    content.version = u32::try_from(found.version).unwrap_or_default();
+    content
+}
+
+/// What matching and followup learn of a request: never the case reference or free text.
+fn facts(draft: &RequestDraft) -> PlacementRequestFacts {
+    let content = &draft.content;
+    let start_year = content.wanted_start_date.map_or(0, |date| date.year);
+    let sibling_age_bands = content
+        .sibling_birth_years
+        .iter()
+        .filter_map(|born| u32::try_from(start_year - born).ok())
+        .filter_map(|years| AgeBand::for_age(years).ok())
+        .map(|band| convert::age_band_to_proto(band) as i32)
+        .collect();
+    PlacementRequestFacts {
+        requesting_unit: content.requesting_unit.clone(),
+        age_band: convert::age_band_to_proto(draft.age_band) as i32,
+        sibling_age_bands,
+        needs: content.needs.clone(),
+        commission_kind: content.commission_kind,
+        proximity: content.proximity.clone(),
+        max_fee_level: content.max_fee_level.clone(),
+        offered_support: content.offered_support.clone(),
+        urgency: content.urgency,
+        wanted_start_date: content.wanted_start_date,
+        follows_placement_id: content.follows_placement_id.clone(),
+        in_emergency_home: content.in_emergency_home,
+        emergency_home_since: content.emergency_home_since,
+    }
+}

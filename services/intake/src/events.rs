@@ -1,0 +1,86 @@
+//! The events intake publishes (their types and payloads, in one place) and consumes:
+//! `placement.started` marks the placement request placed.
+
+use crate::api::requests::mark_placed;
+use hearth_bus::{EventEnvelope, EventHandler, HandlerError, payload_type_name};
+use hearth_proto::events::v1::PlacementStarted;
+use hearth_rpc::{ServiceContext, ServiceError};
+use prost::Message;
+use sea_orm::DatabaseTransaction;
+
+/// An event type and the full name of its payload message.
+pub struct EventKind {
+    pub event_type: &'static str,
+    pub payload_type: &'static str,
+}
+
+pub const INTEREST_REGISTERED: EventKind = EventKind {
+    event_type: "interest.registered",
+    payload_type: "hearth.events.v1.InterestRegistered",
+};
+pub const INTEREST_UPDATED: EventKind = EventKind {
+    event_type: "interest.updated",
+    payload_type: "hearth.events.v1.InterestRegistrationUpdated",
+};
+pub const INTEREST_WITHDRAWN: EventKind = EventKind {
+    event_type: "interest.withdrawn",
+    payload_type: "hearth.events.v1.InterestRegistrationWithdrawn",
+};
+pub const REQUEST_OPENED: EventKind = EventKind {
+    event_type: "request.opened",
+    payload_type: "hearth.events.v1.PlacementRequestOpened",
+};
+pub const REQUEST_UPDATED: EventKind = EventKind {
+    event_type: "request.updated",
+    payload_type: "hearth.events.v1.PlacementRequestUpdated",
+};
+pub const REQUEST_WITHDRAWN: EventKind = EventKind {
+    event_type: "request.withdrawn",
+    payload_type: "hearth.events.v1.PlacementRequestWithdrawn",
+};
+
+/// Applies `placement.started` from matching.
+pub struct PlacementStartedHandler {
+    ctx: ServiceContext,
+}
+
+impl PlacementStartedHandler {
+    pub fn new(ctx: ServiceContext) -> Self {
+        Self { ctx }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventHandler for PlacementStartedHandler {
+    fn handles(&self, event_type: &str) -> bool {
+        event_type == "placement.started"
+    }
+
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+    ) -> Result<(), HandlerError> {
+        let Some(payload) = &event.payload else {
+            return Err(HandlerError::Permanent(
+                "placement.started without a payload".to_owned(),
+            ));
+        };
+        if payload_type_name(payload) != "hearth.events.v1.PlacementStarted" {
+            return Err(HandlerError::Permanent(format!(
+                "placement.started with payload {}",
+                payload_type_name(payload)
+            )));
+        }
+        let started = PlacementStarted::decode(payload.value.as_slice()).map_err(|error| {
+            HandlerError::Permanent(format!("undecodable PlacementStarted: {error}"))
+        })?;
+        // A request that is unknown, withdrawn or placed already is left alone: the event is
+        // applied (recorded in the inbox) and has nothing more to change.
+        match mark_placed(txn, &self.ctx, &started.placement_request_id).await {
+            Ok(_) => Ok(()),
+            Err(ServiceError::Internal(message)) => Err(HandlerError::Permanent(message)),
+            Err(error) => Err(HandlerError::Retry(error.to_string())),
+        }
+    }
+}
