@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::ServiceError;
+use crate::{ServiceError, Violations};
 
 /// The page size a list uses: `requested` if positive, `default` for 0, at most `max`.
 /// A negative size is refused against `field`.
@@ -79,6 +79,95 @@ pub fn decode_token(
     Ok(Some(Position { time, id }))
 }
 
+/// A list request's page, checked: its size, where it starts, and its filters' fingerprint.
+///
+/// ```ignore
+/// let page = Page::check(request.page_size, &request.page_token, &filters, 50, 200, &mut violations);
+/// violations.finish()?;
+/// let mut query = entity::Entity::find();                                  // + filters
+/// if let Some(after) = &page.after { query = query.filter(newest_first_after(Col::CreatedAt, Col::Id, after)); }
+/// let mut rows = query.order_by_desc(Col::CreatedAt).order_by_desc(Col::Id).limit(page.fetch_limit()).all(&txn).await?;
+/// let next_page_token = page.finish(&mut rows, |row| Position { time: row.created_at, id: row.id.clone() });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub size: u64,
+    pub after: Option<Position>,
+    fingerprint: [u8; 8],
+}
+
+impl Page {
+    /// Checks `page_size` and `page_token` (violations name those fields); `filters` are the
+    /// request's filters encoded (e.g. the request with its page fields cleared).
+    pub fn check(
+        page_size: i32,
+        page_token: &str,
+        filters: &[u8],
+        default: u32,
+        max: u32,
+        violations: &mut Violations,
+    ) -> Self {
+        let fingerprint = fingerprint(&[filters]);
+        let size = match self::page_size(page_size, default, max, "page_size") {
+            Ok(size) => size,
+            Err(_) => {
+                violations.add("page_size", "must not be negative");
+                u64::from(default)
+            }
+        };
+        let after = match decode_token(page_token, fingerprint, "page_token") {
+            Ok(after) => after,
+            Err(ServiceError::InvalidArgument(found)) => {
+                for violation in found {
+                    violations.add(violation.field, violation.description);
+                }
+                None
+            }
+            Err(other) => {
+                violations.add("page_token", other.to_string());
+                None
+            }
+        };
+        Self {
+            size,
+            after,
+            fingerprint,
+        }
+    }
+
+    /// How many rows to fetch: one more than the page, to learn whether another page follows.
+    pub fn fetch_limit(&self) -> u64 {
+        self.size + 1
+    }
+
+    /// Cuts the fetched rows to the page and answers the next page's token (empty on the
+    /// last page); `position` says where a row stands in the list's order.
+    pub fn finish<T>(&self, rows: &mut Vec<T>, position: impl Fn(&T) -> Position) -> String {
+        let size = usize::try_from(self.size).unwrap_or(usize::MAX);
+        if rows.len() <= size {
+            return String::new();
+        }
+        rows.truncate(size);
+        rows.last()
+            .map(|last| encode_token(&position(last), self.fingerprint))
+            .unwrap_or_default()
+    }
+}
+
+/// The keyset condition of a newest-first list ordered by `(time, id)` descending: the rows
+/// after `position`.
+pub fn newest_first_after<T, I>(time: T, id: I, position: &Position) -> sea_orm::Condition
+where
+    T: sea_orm::ColumnTrait,
+    I: sea_orm::ColumnTrait,
+{
+    sea_orm::Condition::any().add(time.lt(position.time)).add(
+        sea_orm::Condition::all()
+            .add(time.eq(position.time))
+            .add(id.lt(position.id.clone())),
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -100,6 +189,27 @@ mod tests {
         assert!(decode_token(&token, fingerprint(&[b"2081"]), "page_token").is_err());
         assert!(decode_token("garbage!", filters, "page_token").is_err());
         assert!(decode_token("AQ", filters, "page_token").is_err());
+    }
+
+    #[test]
+    fn pages_cut_the_extra_row_and_check_their_fields() {
+        let mut violations = Violations::new();
+        let page = Page::check(2, "", b"filters", 50, 200, &mut violations);
+        assert!(violations.is_empty());
+        assert_eq!(page.fetch_limit(), 3);
+        let at = |id: &str| Position {
+            time: DateTime::from_timestamp_micros(1).unwrap(),
+            id: id.to_owned(),
+        };
+        let mut rows = vec!["c", "b", "a"];
+        let token = page.finish(&mut rows, |row| at(row));
+        assert_eq!(rows, ["c", "b"]);
+        let next = Page::check(2, &token, b"filters", 50, 200, &mut violations);
+        assert_eq!(next.after, Some(at("b")));
+        let mut last = vec!["a"];
+        assert_eq!(next.finish(&mut last, |row| at(row)), "");
+        Page::check(-3, &token, b"other filters", 50, 200, &mut violations);
+        assert_eq!(violations.len(), 2);
     }
 
     #[test]

@@ -33,6 +33,20 @@ pub struct ServiceContext {
     pub clock: Arc<dyn Clock>,
 }
 
+impl ServiceContext {
+    /// Now, cut to the microsecond that PostgreSQL keeps, so that what a handler answers equals
+    /// what a later read returns, and page tokens round-trip exactly on both backends.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let now = self.clock.now_utc();
+        chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    }
+
+    /// Today in Europe/Stockholm: the date Hearth's calendar rules are counted on.
+    pub fn today(&self) -> chrono::NaiveDate {
+        hearth_domain::stockholm::stockholm_date(self.clock.now_utc())
+    }
+}
+
 /// One durable consumer of a service: the subject pattern it reads and what applies events.
 pub struct Subscription {
     /// Suffix of the durable consumer name: the consumer is `<service>-<name>`.

@@ -5,8 +5,8 @@ use super::support::caller;
 use hearth_proto::common::v1 as common;
 use hearth_proto::convert;
 use hearth_proto::intake::v1 as pb;
-use hearth_rpc::paging::{self, Position};
-use hearth_rpc::{ServiceContext, ServiceError, Violations};
+use hearth_rpc::paging::{Page, Position};
+use hearth_rpc::{ServiceContext, Violations};
 use tonic::{Request, Response, Status};
 
 const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -26,11 +26,13 @@ pub fn list_members(
         }
         parsed
     });
-    let filter = format!("{:?}", on);
+    let filter = format!("{on:?}");
     let page = Page::check(
         request.page_size,
         &request.page_token,
         filter.as_bytes(),
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
         &mut violations,
     );
     violations.finish()?;
@@ -59,7 +61,7 @@ pub fn list_members(
             }),
         })
         .collect();
-    let (members, next_page_token) = page.apply(members);
+    let (members, next_page_token) = page_of(members, &page);
     Ok(Response::new(pb::ListMemberMunicipalitiesResponse {
         members,
         next_page_token,
@@ -73,7 +75,14 @@ pub fn list_fee_levels(
     caller(&request)?;
     let request = request.into_inner();
     let mut violations = Violations::new();
-    let page = Page::check(request.page_size, &request.page_token, b"", &mut violations);
+    let page = Page::check(
+        request.page_size,
+        &request.page_token,
+        b"",
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+        &mut violations,
+    );
     violations.finish()?;
     let levels = ctx
         .county
@@ -87,67 +96,29 @@ pub fn list_fee_levels(
             }),
         })
         .collect();
-    let (fee_levels, next_page_token) = page.apply(levels);
+    let (fee_levels, next_page_token) = page_of(levels, &page);
     Ok(Response::new(pb::ListFeeLevelsResponse {
         fee_levels,
         next_page_token,
     }))
 }
 
-/// A page of a list from the county file: a fixed, short list, so the token is a position in it.
-struct Page {
-    size: usize,
-    start: usize,
-    fingerprint: [u8; 8],
-}
-
-impl Page {
-    fn check(size: i32, token: &str, filter: &[u8], violations: &mut Violations) -> Self {
-        let fingerprint = paging::fingerprint(&[filter]);
-        let size = match paging::page_size(size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size") {
-            Ok(size) => usize::try_from(size).unwrap_or(usize::MAX),
-            Err(ServiceError::InvalidArgument(found)) => {
-                found
-                    .into_iter()
-                    .for_each(|v| violations.add(v.field, v.description));
-                0
-            }
-            Err(other) => {
-                violations.add("page_size", other.to_string());
-                0
-            }
-        };
-        let start = match paging::decode_token(token, fingerprint, "page_token") {
-            Ok(position) => position
-                .and_then(|position| position.id.parse().ok())
-                .unwrap_or(0),
-            Err(_) => {
-                violations.add("page_token", "is not a page token from this list");
-                0
-            }
-        };
-        Self {
-            size,
-            start,
-            fingerprint,
-        }
-    }
-
-    fn apply<T>(&self, items: Vec<T>) -> (Vec<T>, String) {
-        let total = items.len();
-        let end = self.start.saturating_add(self.size).min(total);
-        let page: Vec<T> = items.into_iter().skip(self.start).take(self.size).collect();
-        let token = if end < total {
-            paging::encode_token(
-                &Position {
-                    time: chrono::DateTime::UNIX_EPOCH,
-                    id: end.to_string(),
-                },
-                self.fingerprint,
-            )
-        } else {
-            String::new()
-        };
-        (page, token)
-    }
+/// One page of a list from the county file: a short, fixed list, so a position is an index.
+fn page_of<T>(items: Vec<T>, page: &Page) -> (Vec<T>, String) {
+    let start = page
+        .after
+        .as_ref()
+        .and_then(|after| after.id.parse::<usize>().ok())
+        .map_or(0, |last| last + 1);
+    let mut rows: Vec<(usize, T)> = items
+        .into_iter()
+        .enumerate()
+        .skip(start)
+        .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
+        .collect();
+    let token = page.finish(&mut rows, |(index, _)| Position {
+        time: chrono::DateTime::UNIX_EPOCH,
+        id: index.to_string(),
+    });
+    (rows.into_iter().map(|(_, item)| item).collect(), token)
 }

@@ -13,12 +13,12 @@ use hearth_proto::events::v1::{
     InterestRegistrationWithdrawn,
 };
 use hearth_proto::intake::v1 as pb;
-use hearth_rpc::paging::{self, Position};
+use hearth_rpc::paging::{self, Page, Position};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use tonic::{Request, Response, Status};
 
@@ -46,7 +46,7 @@ pub async fn create(
         request.interest_registration.as_ref(),
         "interest_registration",
         &ctx.county,
-        support::today(ctx),
+        ctx.today(),
         &mut violations,
     );
     let request_bytes = request
@@ -87,7 +87,7 @@ pub async fn create(
                 &first.outcome,
             )));
         }
-        let now = support::now(ctx);
+        let now = ctx.now();
         let open_member = member::Entity::find()
             .filter(member::Column::PinIndex.is_in(pin_indexes.clone()))
             .one(&txn)
@@ -267,16 +267,6 @@ pub async fn list(
         .map_err(ServiceError::from)?;
     let request = request.into_inner();
     let mut violations = Violations::new();
-    let page_size = violations.check(
-        "page_size",
-        paging::page_size(
-            request.page_size,
-            DEFAULT_PAGE_SIZE,
-            MAX_PAGE_SIZE,
-            "page_size",
-        )
-        .map_err(|error| error.to_string()),
-    );
     let mut municipalities = Vec::new();
     for (index, code) in request.home_municipalities.iter().enumerate() {
         if let Some(code) = violations.check(
@@ -305,16 +295,15 @@ pub async fn list(
     let mut filters = request.clone();
     filters.page_size = 0;
     filters.page_token.clear();
-    let fingerprint = paging::fingerprint(&[&filters.encode_to_vec()]);
-    let position = match paging::decode_token(&request.page_token, fingerprint, "page_token") {
-        Ok(position) => position,
-        Err(error) => {
-            violations.add("page_token", error.to_string());
-            None
-        }
-    };
+    let page = Page::check(
+        request.page_size,
+        &request.page_token,
+        &filters.encode_to_vec(),
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+        &mut violations,
+    );
     violations.finish()?;
-    let page_size = page_size.unwrap_or(u64::from(DEFAULT_PAGE_SIZE));
 
     let mut query = row::Entity::find();
     if !municipalities.is_empty() {
@@ -329,39 +318,25 @@ pub async fn list(
     if let Some(to) = to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
-    if let Some(Position { time, id }) = &position {
-        query = query.filter(
-            Condition::any().add(row::Column::CreatedAt.lt(*time)).add(
-                Condition::all()
-                    .add(row::Column::CreatedAt.eq(*time))
-                    .add(row::Column::Id.lt(id.clone())),
-            ),
-        );
+    if let Some(after) = &page.after {
+        query = query.filter(paging::newest_first_after(
+            row::Column::CreatedAt,
+            row::Column::Id,
+            after,
+        ));
     }
     let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
     let mut rows = query
         .order_by_desc(row::Column::CreatedAt)
         .order_by_desc(row::Column::Id)
-        .limit(page_size + 1)
+        .limit(page.fetch_limit())
         .all(&txn)
         .await
         .map_err(ServiceError::from)?;
-    let next_page_token = if rows.len() as u64 > page_size {
-        rows.truncate(usize::try_from(page_size).unwrap_or(rows.len()));
-        rows.last()
-            .map(|last| {
-                paging::encode_token(
-                    &Position {
-                        time: last.created_at,
-                        id: last.id.clone(),
-                    },
-                    fingerprint,
-                )
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = page.finish(&mut rows, |last| Position {
+        time: last.created_at,
+        id: last.id.clone(),
+    });
     let full = view == pb::InterestRegistrationView::Full;
     let registrations = rows
         .iter()
@@ -459,7 +434,7 @@ pub async fn update(
         household.address = Some(address);
     }
     violations.finish()?;
-    let now = support::now(ctx);
+    let now = ctx.now();
     let version = found.version + 1;
     let mut update: row::ActiveModel = found.clone().into();
     update.household = ActiveValue::Set(support::seal(ctx, &household, &id)?);
@@ -545,7 +520,7 @@ pub async fn withdraw(
         )
         .into());
     }
-    let now = support::now(ctx);
+    let now = ctx.now();
     let version = found.version + 1;
     let mut update: row::ActiveModel = found.clone().into();
     update.state = ActiveValue::Set(WITHDRAWN.to_owned());
@@ -561,7 +536,7 @@ pub async fn withdraw(
         .map_err(ServiceError::from)?;
     let event = InterestRegistrationWithdrawn {
         interest_registration_id: id.clone(),
-        withdrawn_on: Some(convert::date_to_proto(support::today(ctx))),
+        withdrawn_on: Some(convert::date_to_proto(ctx.today())),
     };
     support::publish(
         ctx,

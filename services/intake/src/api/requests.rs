@@ -14,12 +14,12 @@ use hearth_proto::events::v1::{
     PlacementRequestWithdrawn,
 };
 use hearth_proto::intake::v1 as pb;
-use hearth_rpc::paging::{self, Position};
+use hearth_rpc::paging::{self, Page, Position};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use tonic::{Request, Response, Status};
 
@@ -50,7 +50,7 @@ pub async fn create(
             input,
             "placement_request",
             &ctx.county,
-            support::today(ctx),
+            ctx.today(),
             &mut violations,
         ),
     };
@@ -84,7 +84,7 @@ pub async fn create(
             placement_request: Some(answer),
         }));
     }
-    let now = support::now(ctx);
+    let now = ctx.now();
     let id = hearth_domain::new_id().to_string();
     let model = row::Model {
         id: id.clone(),
@@ -163,16 +163,6 @@ pub async fn list(
         .map_err(ServiceError::from)?;
     let request = request.into_inner();
     let mut violations = Violations::new();
-    let page_size = violations.check(
-        "page_size",
-        paging::page_size(
-            request.page_size,
-            DEFAULT_PAGE_SIZE,
-            MAX_PAGE_SIZE,
-            "page_size",
-        )
-        .map_err(|error| error.to_string()),
-    );
     let mut municipalities = Vec::new();
     for (index, code) in request.municipalities.iter().enumerate() {
         if let Some(code) = violations.check(
@@ -214,14 +204,14 @@ pub async fn list(
     let mut filters = request.clone();
     filters.page_size = 0;
     filters.page_token.clear();
-    let fingerprint = paging::fingerprint(&[&filters.encode_to_vec()]);
-    let position = match paging::decode_token(&request.page_token, fingerprint, "page_token") {
-        Ok(position) => position,
-        Err(error) => {
-            violations.add("page_token", error.to_string());
-            None
-        }
-    };
+    let page = Page::check(
+        request.page_size,
+        &request.page_token,
+        &filters.encode_to_vec(),
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+        &mut violations,
+    );
     violations.finish()?;
     // Municipality staff see their own municipality's requests and nothing else.
     match principal.municipality_scope() {
@@ -241,7 +231,6 @@ pub async fn list(
             );
         }
     }
-    let page_size = page_size.unwrap_or(u64::from(DEFAULT_PAGE_SIZE));
 
     let mut query = row::Entity::find();
     if !municipalities.is_empty() {
@@ -264,39 +253,25 @@ pub async fn list(
     if let Some(to) = to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
-    if let Some(Position { time, id }) = &position {
-        query = query.filter(
-            Condition::any().add(row::Column::CreatedAt.lt(*time)).add(
-                Condition::all()
-                    .add(row::Column::CreatedAt.eq(*time))
-                    .add(row::Column::Id.lt(id.clone())),
-            ),
-        );
+    if let Some(after) = &page.after {
+        query = query.filter(paging::newest_first_after(
+            row::Column::CreatedAt,
+            row::Column::Id,
+            after,
+        ));
     }
     let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
     let mut rows = query
         .order_by_desc(row::Column::CreatedAt)
         .order_by_desc(row::Column::Id)
-        .limit(page_size + 1)
+        .limit(page.fetch_limit())
         .all(&txn)
         .await
         .map_err(ServiceError::from)?;
-    let next_page_token = if rows.len() as u64 > page_size {
-        rows.truncate(usize::try_from(page_size).unwrap_or(rows.len()));
-        rows.last()
-            .map(|last| {
-                paging::encode_token(
-                    &Position {
-                        time: last.created_at,
-                        id: last.id.clone(),
-                    },
-                    fingerprint,
-                )
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = page.finish(&mut rows, |last| Position {
+        time: last.created_at,
+        id: last.id.clone(),
+    });
     let requests = rows
         .iter()
         .map(|found| to_proto(ctx, found))
@@ -359,7 +334,7 @@ pub async fn update(
         &merged,
         "placement_request",
         &ctx.county,
-        support::today(ctx),
+        ctx.today(),
         &mut violations,
     );
     violations.finish()?;
@@ -374,7 +349,7 @@ pub async fn update(
             placement_request: Some(answer),
         }));
     }
-    let now = support::now(ctx);
+    let now = ctx.now();
     let version = found.version + 1;
     let mut update: row::ActiveModel = found.clone().into();
     update.content = ActiveValue::Set(support::seal(ctx, &draft.content, &id)?);
@@ -454,7 +429,7 @@ pub async fn withdraw(
     if !request.etag.trim().is_empty() {
         support::check_etag(&request.etag, found.version)?;
     }
-    let now = support::now(ctx);
+    let now = ctx.now();
     let version = found.version + 1;
     let content: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
     let mut update: row::ActiveModel = found.clone().into();
@@ -475,7 +450,7 @@ pub async fn withdraw(
         placement_request_id: id.clone(),
         requesting_unit: answer.requesting_unit.clone(),
         reason: reason as i32,
-        withdrawn_on: Some(convert::date_to_proto(support::today(ctx))),
+        withdrawn_on: Some(convert::date_to_proto(ctx.today())),
     };
     support::publish(
         ctx,
@@ -510,53 +485,35 @@ pub async fn list_versions(
         "placement_request_id",
         &mut violations,
     );
-    let page_size = violations.check(
-        "page_size",
-        paging::page_size(
-            request.page_size,
-            DEFAULT_PAGE_SIZE,
-            MAX_PAGE_SIZE,
-            "page_size",
-        )
-        .map_err(|error| error.to_string()),
+    let page = Page::check(
+        request.page_size,
+        &request.page_token,
+        request.placement_request_id.as_bytes(),
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+        &mut violations,
     );
-    let fingerprint = paging::fingerprint(&[request.placement_request_id.as_bytes()]);
-    let after = match paging::decode_token(&request.page_token, fingerprint, "page_token") {
-        Ok(position) => position.and_then(|position| position.id.parse::<i64>().ok()),
-        Err(error) => {
-            violations.add("page_token", error.to_string());
-            None
-        }
-    };
     violations.finish()?;
+    // Oldest first: the position is the last version number shown.
+    let after = page
+        .after
+        .as_ref()
+        .and_then(|position| position.id.parse::<i64>().ok());
     let id = id.unwrap_or_default();
-    let page_size = page_size.unwrap_or(u64::from(DEFAULT_PAGE_SIZE));
     let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
     load_visible(&txn, &principal, &id).await?;
     let mut rows = version_row::Entity::find()
         .filter(version_row::Column::PlacementRequestId.eq(id.clone()))
         .filter(version_row::Column::Version.gt(after.unwrap_or(0)))
         .order_by_asc(version_row::Column::Version)
-        .limit(page_size + 1)
+        .limit(page.fetch_limit())
         .all(&txn)
         .await
         .map_err(ServiceError::from)?;
-    let next_page_token = if rows.len() as u64 > page_size {
-        rows.truncate(usize::try_from(page_size).unwrap_or(rows.len()));
-        rows.last()
-            .map(|last| {
-                paging::encode_token(
-                    &Position {
-                        time: last.changed_at,
-                        id: last.version.to_string(),
-                    },
-                    fingerprint,
-                )
-            })
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_token = page.finish(&mut rows, |last| Position {
+        time: last.changed_at,
+        id: last.version.to_string(),
+    });
     let versions = rows
         .iter()
         .map(|found| {
@@ -604,7 +561,7 @@ pub async fn mark_placed<C: ConnectionTrait>(
     if found.state != OPEN {
         return Ok(false);
     }
-    let now = support::now(ctx);
+    let now = ctx.now();
     let content: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
     let mut update: row::ActiveModel = found.clone().into();
     update.state = ActiveValue::Set(PLACED.to_owned());

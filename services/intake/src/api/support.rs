@@ -2,7 +2,7 @@
 //! idempotency keys and event writing.
 
 use crate::events::EventKind;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use hearth_audit::{
     AuditAccess, AuditAction, AuditEntry, CorrelationId, Purpose, ResourceId, ResourceType,
 };
@@ -16,18 +16,6 @@ use sea_orm::ConnectionTrait;
 /// The verified caller of a request (the auth layer put it there).
 pub fn caller<T>(request: &tonic::Request<T>) -> Result<Principal, tonic::Status> {
     hearth_auth::principal(request).cloned()
-}
-
-/// Now, to the microsecond PostgreSQL keeps, so that page tokens round-trip exactly on both
-/// backends.
-pub fn now(ctx: &ServiceContext) -> DateTime<Utc> {
-    let now = ctx.clock.now_utc();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
-
-/// Today in Europe/Stockholm: the date membership and age rules are counted on.
-pub fn today(ctx: &ServiceContext) -> NaiveDate {
-    hearth_domain::stockholm::stockholm_date(ctx.clock.now_utc())
 }
 
 /// A resource id from the request: a UUID, else a violation against `field`.

@@ -649,7 +649,7 @@ async fn lists_page_and_filter(storage: Storage) {
     )
     .await
     .unwrap_err();
-    assert_eq!(violated_fields(&status), ["page_size", "channels[0]"]);
+    assert_eq!(violated_fields(&status), ["channels[0]", "page_size"]);
 }
 
 async fn county_pick_lists(storage: Storage) {
