@@ -91,9 +91,15 @@ cat >"$work/insert.sql" <<'SQL'
 INSERT INTO registrations (id, household, created_at)
 VALUES (gen_random_uuid(), repeat(md5(random()::text), 32), now());
 SQL
+# Busy and total ticks of all cores, from /proc/stat.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 pgbench -n -M prepared -f "$work/insert.sql" -c "$CLIENTS" -j 2 -T "$WARMUP" "$scratch" >/dev/null 2>&1
+read -r busy0 total0 < <(cpu_ticks)
 pgbench_out=$(cd "$work" && pgbench -n -M prepared -f insert.sql -c "$CLIENTS" -j 2 -T "$DURATION" \
   --log --log-prefix=txn "$scratch" 2>/dev/null)
+read -r busy1 total1 < <(cpu_ticks)
+pg_busy=$(awk -v b=$((busy1 - busy0)) -v t=$((total1 - total0)) -v n="$(nproc)" \
+  'BEGIN { printf "%.2f of %d", n * b / t, n }')
 baseline=$(echo "$pgbench_out" | awk '/^tps = / { printf "%.0f", $3 }')
 # Per-transaction log lines: client, transaction, latency (µs), …
 read -r pg_p50 pg_p90 pg_p99 pg_max < <(cat "$work"/txn.* | awk '{ print $3 }' | sort -n | awk '
@@ -106,6 +112,7 @@ read -r pg_p50 pg_p90 pg_p99 pg_max < <(cat "$work"/txn.* | awk '{ print $3 }' |
 echo "baseline: pgbench, one single-row INSERT per transaction (uuid, 1 KB text, timestamp, 2 indexes),"
 echo "  ${CLIENTS} clients, -j 2, prepared, ${WARMUP} s warm-up + ${DURATION} s measured:"
 echo "  ${baseline} tps   latency p50 ${pg_p50} ms  p90 ${pg_p90} ms  p99 ${pg_p99} ms  max ${pg_max} ms"
+echo "  CPU: machine ${pg_busy} cores busy (pgbench, PostgreSQL and anything else running)"
 echo
 
 args=(--scenario intake --clients "$CLIENTS" --channels "$CHANNELS" --warmup-secs "$WARMUP"

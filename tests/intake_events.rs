@@ -31,11 +31,8 @@ use tokio::time::Instant;
 use tonic::transport::Channel;
 
 const EVENT_TYPE: &str = "interest.registered";
-/// Falun, a member of the built-in Dalarna county.
+/// Falun, a member of Dalarna, the testkit's county.
 const FALUN: &str = "2080";
-/// The built-in Dalarna county file, for the NATS variant's unique county slug (which has no
-/// built-in file of its own).
-const DALARNA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../counties/dalarna.toml");
 /// How many clients send the same registration with the same key at once.
 const CONCURRENT_RETRIES: usize = 8;
 
@@ -172,7 +169,6 @@ async fn exactly_once_with_trace_context(storage: Storage, bus: Bus) {
     let Some(hearth) = TestHearth::builder(hearth::all_services())
         .storage(storage)
         .bus(bus)
-        .setting("county.file", DALARNA_FILE)
         .start()
         .await
     else {

@@ -13,6 +13,7 @@
 //! gets a span and a trace id that travels to NATS), JSON log lines at `--log-filter` into a
 //! sink.
 
+use crate::cpu::CpuSnapshot;
 use crate::stats::{millis, percentile};
 use anyhow::Context;
 use chrono::{Days, NaiveDate};
@@ -38,6 +39,8 @@ use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
 
 const EVENT_TYPE: &str = "interest.registered";
+/// The servers whose CPU use is reported beside this process's.
+const SERVERS: &[&str] = &["postgres", "nats-server"];
 
 /// What the intake scenario is asked to do.
 #[derive(Debug, Clone)]
@@ -54,6 +57,9 @@ pub struct IntakeArgs {
     pub db_pool: Option<u32>,
     /// The service's log filter (lines are formatted, then discarded).
     pub log_filter: String,
+    /// `ANALYZE` the intake database at the end of the warm-up, as autovacuum keeps a database
+    /// in service analyzed (see [`main`]).
+    pub analyze_after_warmup: bool,
     /// PostgreSQL server URL (a fresh database is created on it and dropped after).
     pub database_url: String,
     /// NATS URL (a unique county, so unique streams, deleted after).
@@ -305,6 +311,7 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
     let intake_db = backends::open_database(&settings, "intake").await?;
     let outbox = Outbox::new(&county, "intake")?;
     let commits = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
+    let rows_scanned = "SELECT COALESCE(SUM(seq_tup_read), 0)::bigint FROM pg_stat_user_tables";
 
     println!(
         "intake: {} clients over {} gRPC connection(s), CreateInterestRegistration of unique \
@@ -316,10 +323,16 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
     );
     println!(
         "  server: intake alone via hearth_rpc::runtime in this process; PostgreSQL pool {} \
-         connections; NATS JetStream stream {}; telemetry: spans on, logs at {:?} into a sink",
+         connections; NATS JetStream stream {}; telemetry: spans on, logs at {:?} into a sink; \
+         {}",
         settings.database.max_connections,
         subjects.events_stream(),
-        args.log_filter
+        args.log_filter,
+        if args.analyze_after_warmup {
+            "ANALYZE after the warm-up (steady state)"
+        } else {
+            "no ANALYZE (cold start: empty tables)"
+        }
     );
 
     let next = Arc::new(AtomicU64::new(0));
@@ -339,13 +352,26 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
         )));
     }
     tokio::time::sleep_until(window.measure_from).await;
+    if args.analyze_after_warmup {
+        // The tables start empty: plans cached by the pool's connections while they were tiny
+        // (sequential scans) stay until autovacuum's next ANALYZE (up to a minute away)
+        // invalidates them, while the tables grow by thousands of rows. A database in service
+        // is analyzed; this measures that steady state. `--no-analyze` shows the cold start.
+        intake_db.execute_unprepared("ANALYZE").await?;
+    }
+    let cpu_before = CpuSnapshot::take(SERVERS);
+    let window_started = Instant::now();
     let commits_before = count(&intake_db, commits).await?;
+    let scanned_before = count(&intake_db, rows_scanned).await?;
     let sent_before = count(
         &intake_db,
         "SELECT COUNT(*) FROM hearth_outbox WHERE sent_at IS NOT NULL",
     )
     .await?;
     tokio::time::sleep_until(window.measure_until).await;
+    let cpu = cpu_before
+        .zip(CpuSnapshot::take(SERVERS))
+        .map(|(before, after)| before.until(&after, window_started.elapsed()));
     let backlog_at_end = outbox.unsent_count(&intake_db).await?;
     let sent_after = count(
         &intake_db,
@@ -353,6 +379,7 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
     )
     .await?;
     let commits_after = count(&intake_db, commits).await?;
+    let scanned_after = count(&intake_db, rows_scanned).await?;
 
     let mut total = ClientTally::default();
     for client in clients {
@@ -402,11 +429,15 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
     let max = latencies.last().copied().unwrap_or_default();
     let errors: u64 = total.errors.values().sum();
     let relay_per_second = sent_after.saturating_sub(sent_before) as f64 / seconds;
-    let commits_per_registration = if measured == 0 {
-        0.0
-    } else {
-        commits_after.saturating_sub(commits_before) as f64 / measured as f64
+    let per_registration = |before: u64, after: u64| {
+        if measured == 0 {
+            0.0
+        } else {
+            after.saturating_sub(before) as f64 / measured as f64
+        }
     };
+    let commits_per_registration = per_registration(commits_before, commits_after);
+    let scanned_per_registration = per_registration(scanned_before, scanned_after);
 
     println!(
         "  registrations/s {per_second:.0}   latency p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  \
@@ -436,9 +467,16 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
         drained_after.as_secs_f64()
     );
     println!(
-        "  database: {commits_per_registration:.2} committed transactions per registration \
-         (intake's database, relay included)"
+        "  database (intake's, relay included, per registration in the window): \
+         {commits_per_registration:.2} committed transactions, {scanned_per_registration:.0} rows \
+         read by sequential scans"
     );
+    if let Some(cpu) = &cpu {
+        println!(
+            "  CPU in the window (cores; ms per registration): {}",
+            cpu.describe(measured)
+        );
+    }
     let all_on_bus = total.created == outbox_rows && outbox_rows == on_nats;
     println!(
         "  on NATS: {on_nats} {EVENT_TYPE} messages for {} registrations created ({outbox_rows} \

@@ -7,6 +7,7 @@
 //! - `--scenario intake`: many concurrent gRPC clients registering interest with the intake
 //!   service on PostgreSQL + NATS ([`intake`]).
 
+mod cpu;
 mod events;
 mod intake;
 mod stats;
@@ -62,6 +63,10 @@ struct Args {
     /// service formats them for its collector.
     #[arg(long, default_value = "info")]
     log_filter: String,
+    /// intake: do not ANALYZE the fresh database after the warm-up (measures the cold start,
+    /// with plans cached while the tables were empty).
+    #[arg(long)]
+    no_analyze: bool,
 }
 
 #[tokio::main]
@@ -88,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
                 duration: Duration::from_secs(args.duration_secs),
                 db_pool: args.db_pool,
                 log_filter: args.log_filter,
+                analyze_after_warmup: !args.no_analyze,
                 database_url,
                 nats_url,
             })

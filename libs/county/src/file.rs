@@ -1,6 +1,6 @@
 //! The county file's TOML form and its validation into the domain types.
 
-use crate::{CountyError, District, FeeLevel, GeoPoint, Member};
+use crate::{AssessmentSettings, CountyError, District, FeeLevel, GeoPoint, Member, PriorityRule};
 use chrono::NaiveDate;
 use hearth_domain::{CountyCode, MunicipalityCode};
 use serde::Deserialize;
@@ -12,6 +12,23 @@ struct CountyFile {
     members: Vec<MemberEntry>,
     #[serde(default)]
     fee_levels: Vec<FeeLevelEntry>,
+    assessment: Option<AssessmentEntry>,
+}
+
+/// `[assessment]`: every key optional, defaults from [`AssessmentSettings::default`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssessmentEntry {
+    time_limit_days: Option<i64>,
+    retention_days: Option<i64>,
+    priority: Option<Vec<String>>,
+}
+
+/// What a county file holds, validated.
+pub(crate) struct Parsed {
+    pub members: Vec<Member>,
+    pub fee_levels: Vec<FeeLevel>,
+    pub assessment: AssessmentSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,11 +67,7 @@ struct FeeLevelEntry {
     monthly_fee_ore: i64,
 }
 
-pub(crate) fn parse(
-    county: CountyCode,
-    file: &str,
-    text: &str,
-) -> Result<(Vec<Member>, Vec<FeeLevel>), CountyError> {
+pub(crate) fn parse(county: CountyCode, file: &str, text: &str) -> Result<Parsed, CountyError> {
     let raw: CountyFile = toml::from_str(text).map_err(|error| CountyError::Syntax {
         file: file.to_owned(),
         message: error.to_string(),
@@ -164,7 +177,68 @@ pub(crate) fn parse(
             monthly_fee_ore: entry.monthly_fee_ore,
         });
     }
-    Ok((members, fee_levels))
+    let assessment = match raw.assessment {
+        None => AssessmentSettings::default(),
+        Some(entry) => parse_assessment(entry).map_err(|(key, message)| invalid(key, message))?,
+    };
+    Ok(Parsed {
+        members,
+        fee_levels,
+        assessment,
+    })
+}
+
+fn parse_assessment(entry: AssessmentEntry) -> Result<AssessmentSettings, (String, String)> {
+    let days = |value: Option<i64>, key: &str, default: u32| match value {
+        None => Ok(default),
+        Some(days) => u32::try_from(days)
+            .ok()
+            .filter(|days| (1..=3650).contains(days))
+            .ok_or_else(|| {
+                (
+                    format!("assessment.{key}"),
+                    format!("must be 1 to 3650 days (got {days})"),
+                )
+            }),
+    };
+    let time_limit_days = days(
+        entry.time_limit_days,
+        "time_limit_days",
+        AssessmentSettings::DEFAULT_TIME_LIMIT_DAYS,
+    )?;
+    let retention_days = days(
+        entry.retention_days,
+        "retention_days",
+        AssessmentSettings::DEFAULT_RETENTION_DAYS,
+    )?;
+    let priority = match entry.priority {
+        None => AssessmentSettings::default_priority(),
+        Some(names) => {
+            let mut rules: Vec<PriorityRule> = Vec::with_capacity(names.len());
+            for (index, name) in names.iter().enumerate() {
+                let key = format!("assessment.priority[{index}]");
+                let rule = PriorityRule::parse(name).ok_or_else(|| {
+                    (
+                        key.clone(),
+                        format!(
+                            "`{name}` is not a priority rule; known rules: {}",
+                            PriorityRule::known_names().join(", ")
+                        ),
+                    )
+                })?;
+                if rules.contains(&rule) {
+                    return Err((key, format!("`{name}` is listed twice")));
+                }
+                rules.push(rule);
+            }
+            rules
+        }
+    };
+    Ok(AssessmentSettings {
+        time_limit_days,
+        retention_days,
+        priority,
+    })
 }
 
 fn required_text(value: &str) -> Option<String> {

@@ -1,5 +1,6 @@
 //! The county's shape: its member municipalities (with districts, sub-regions, membership
-//! periods and main towns) and its fee levels, read from the county file.
+//! periods and main towns), its fee levels and its assessment settings (priority list, time
+//! limit, retention), read from the county file.
 //!
 //! The county file is the one source of this shape for every service (DESIGN.md, "Shared domain
 //! values"). A deployment names it with `county.file`; without one, the built-in file of the
@@ -7,8 +8,10 @@
 //! when the file is read, so a service never meets a half-valid county: every error names the
 //! file and the key, e.g. `members[3].code`.
 
+mod assessment;
 mod file;
 
+pub use assessment::{AssessmentSettings, FamilyOpenness, PriorityRule};
 use chrono::NaiveDate;
 use hearth_domain::{CountyCode, CountySlug, MunicipalityCode};
 use std::path::Path;
@@ -32,6 +35,7 @@ pub struct County {
     name: String,
     members: Vec<Member>,
     fee_levels: Vec<FeeLevel>,
+    assessment: AssessmentSettings,
 }
 
 /// A member municipality of the county's unit.
@@ -166,13 +170,14 @@ impl County {
         file: &str,
         text: &str,
     ) -> Result<Self, CountyError> {
-        let (members, fee_levels) = file::parse(code, file, text)?;
+        let parsed = file::parse(code, file, text)?;
         Ok(Self {
             slug: slug.clone(),
             code,
             name: name.to_owned(),
-            members,
-            fee_levels,
+            members: parsed.members,
+            fee_levels: parsed.fee_levels,
+            assessment: parsed.assessment,
         })
     }
 
@@ -263,6 +268,12 @@ impl County {
     /// The fee level with this code.
     pub fn fee_level(&self, code: &str) -> Option<&FeeLevel> {
         self.fee_levels.iter().find(|level| level.code == code)
+    }
+
+    /// The assessment settings: priority list, time limit, retention of cases that ended
+    /// without approval (`[assessment]`; defaults when the file has no such section).
+    pub fn assessment(&self) -> &AssessmentSettings {
+        &self.assessment
     }
 
     /// Where a fee level stands in the order (0 is the lowest), for "at most this level".

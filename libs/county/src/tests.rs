@@ -147,11 +147,93 @@ fn errors_name_the_key() {
             "[[members]]\ncode = \"2080\"\nname = \"Falun\"\nsize = 3",
             "unknown field `size`",
         ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[assessment]\ntime_limit_days = 0",
+            "`assessment.time_limit_days` must be 1 to 3650 days",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[assessment]\nretention_days = -5",
+            "`assessment.retention_days`",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[assessment]\npriority = [\"age_band_13_20\", \"teenagers\"]",
+            "`assessment.priority[1]` `teenagers` is not a priority rule",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[assessment]\npriority = [\"earlier_experience\", \"earlier_experience\"]",
+            "`assessment.priority[1]` `earlier_experience` is listed twice",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[assessment]\npriority = [\"commission_kind_network_home\"]",
+            "`assessment.priority[0]`",
+        ),
+        (
+            "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[assessment]\ntime_limit = 3",
+            "unknown field `time_limit`",
+        ),
     ];
     for (text, expected) in cases {
         let error = parse_dalarna(text).unwrap_err().to_string();
         assert!(error.contains(expected), "{text:?} gave {error}");
         assert!(error.contains("test.toml"), "{error}");
+    }
+}
+
+#[test]
+fn assessment_settings_default_and_parse() {
+    let without = parse_dalarna("[[members]]\ncode = \"2080\"\nname = \"Falun\"").unwrap();
+    assert_eq!(without.assessment(), &AssessmentSettings::default());
+    let with = parse_dalarna(
+        r#"
+[[members]]
+code = "2080"
+name = "Falun"
+
+[assessment]
+time_limit_days = 90
+priority = ["commission_kind_emergency_home", "age_band_7_12"]
+"#,
+    )
+    .unwrap();
+    let settings = with.assessment();
+    assert_eq!(settings.time_limit_days, 90);
+    assert_eq!(
+        settings.retention_days,
+        AssessmentSettings::DEFAULT_RETENTION_DAYS
+    );
+    assert_eq!(
+        settings.priority,
+        [
+            PriorityRule::CommissionKind(hearth_domain::CommissionKind::EmergencyHome),
+            PriorityRule::AgeBand(hearth_domain::AgeBand::Age7To12),
+        ]
+    );
+    // The built-in files carry the section.
+    assert_eq!(County::dalarna().assessment().time_limit_days, 120);
+    assert_eq!(jonkoping().assessment().retention_days, 365);
+}
+
+#[test]
+fn priority_rank_is_the_first_matching_rule() {
+    use hearth_domain::{AgeBand, CommissionKind};
+    let settings = AssessmentSettings::default();
+    let rank = |bands: &[AgeBand], kinds: &[CommissionKind], experience: bool| {
+        settings.priority_rank(&FamilyOpenness {
+            age_bands: bands,
+            commission_kinds: kinds,
+            has_earlier_experience: experience,
+        })
+    };
+    let long_term = [CommissionKind::LongTermFosterHome];
+    assert_eq!(rank(&[AgeBand::Age13To20], &long_term, true), 1);
+    assert_eq!(rank(&[AgeBand::Age0To6], &long_term, true), 2);
+    assert_eq!(
+        rank(&[AgeBand::Age0To6], &[CommissionKind::EmergencyHome], false),
+        3
+    );
+    assert_eq!(rank(&[AgeBand::Age0To6], &long_term, false), 4);
+    for name in PriorityRule::known_names() {
+        assert_eq!(PriorityRule::parse(&name).unwrap().name(), name);
     }
 }
 

@@ -14,7 +14,7 @@ pub mod standalone;
 
 pub use error::{FieldViolation, ServiceError, Violations};
 pub use runtime::{Instance, StartError, start};
-pub use service::{HearthService, HostedService, ServiceContext, Subscription};
+pub use service::{HearthService, HostedService, Job, JobRun, ServiceContext, Subscription};
 
 /// The platform's tables that every service's database carries — the bus's outbox and inbox,
 /// the audit log, the idempotency keys — in order. A service's `Migrator` lists these first,

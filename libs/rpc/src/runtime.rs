@@ -4,7 +4,7 @@
 //! testkit all go through [`start`], so they behave the same.
 
 use crate::backends::{self, Backends};
-use crate::service::{HostedService, ServiceContext};
+use crate::service::{HostedService, Job, ServiceContext};
 use hearth_audit::AuditLog;
 use hearth_auth::AuthLayer;
 use hearth_bus::{
@@ -59,9 +59,25 @@ pub struct Instance {
     _stop_on_drop: [DropGuard; 3],
     health: HealthReporter,
     grace: Duration,
+    /// Every service's jobs, by service name, for [`Instance::run_job`].
+    jobs: Vec<(&'static str, Job)>,
 }
 
 impl Instance {
+    /// Runs the job `name` of `service` once, now (beside its periodic runs); `None` when the
+    /// service has no such job.
+    pub async fn run_job(
+        &self,
+        service: &str,
+        name: &str,
+    ) -> Option<Result<String, crate::ServiceError>> {
+        let (_, job) = self
+            .jobs
+            .iter()
+            .find(|(owner, job)| *owner == service && job.name == name)?;
+        Some(job.run.run().await)
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -192,6 +208,7 @@ pub async fn start_with_clock(
     let mut relays = Vec::new();
     let mut grpc_names = Vec::new();
     let mut names = Vec::new();
+    let mut jobs = Vec::new();
     let retry = RetryPolicy {
         max_attempts: settings.bus.max_attempts,
         backoff_base: Duration::from_millis(settings.bus.retry_initial_millis),
@@ -245,6 +262,14 @@ pub async fn start_with_clock(
             },
             stop_consumers.clone(),
         )));
+        for job in service.jobs(&ctx) {
+            consumers.push(tokio::spawn(run_job_periodically(
+                name,
+                job.clone(),
+                stop_consumers.clone(),
+            )));
+            jobs.push((name, job));
+        }
         for subscription in service.subscriptions(&ctx) {
             let spec = ConsumerSpec::new(
                 format!("{name}-{}", subscription.name),
@@ -317,7 +342,30 @@ pub async fn start_with_clock(
         _stop_on_drop: stop_on_drop,
         health,
         grace: Duration::from_secs(settings.shutdown_grace_seconds),
+        jobs,
     })
+}
+
+/// Runs a service's job at start and then every `job.interval` until `stop`, logging each
+/// outcome.
+async fn run_job_periodically(service: &'static str, job: Job, stop: CancellationToken) {
+    loop {
+        let run = job.run.clone();
+        tokio::select! {
+            () = stop.cancelled() => return,
+            outcome = run.run() => match outcome {
+                Ok(summary) if summary.is_empty() => {
+                    tracing::debug!(service, job = job.name, "job ran: nothing to do");
+                }
+                Ok(summary) => tracing::info!(service, job = job.name, %summary, "job ran"),
+                Err(error) => tracing::warn!(service, job = job.name, %error, "job failed"),
+            },
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(job.interval) => {}
+        }
+    }
 }
 
 /// How long a service keeps what the retention rules allow it to forget.

@@ -56,6 +56,26 @@ pub struct Subscription {
     pub handler: Arc<dyn EventHandler>,
 }
 
+/// A periodic job of a service (e.g. a retention job). The runtime runs it at start and then
+/// every `interval`, with the same stop token as housekeeping, and logs each outcome;
+/// [`crate::Instance::run_job`] runs it at once (tests, with an injected clock).
+#[derive(Clone)]
+pub struct Job {
+    /// Short name, unique within the service, e.g. `retention`.
+    pub name: &'static str,
+    /// Time between two runs.
+    pub interval: Duration,
+    pub run: Arc<dyn JobRun>,
+}
+
+/// What a [`Job`] does each time it runs (it holds its [`ServiceContext`]).
+#[async_trait]
+pub trait JobRun: Send + Sync {
+    /// One run. `Ok` carries a short summary for the log (counts and ids, never personal
+    /// data); an empty summary means nothing was to be done.
+    async fn run(&self) -> Result<String, crate::ServiceError>;
+}
+
 /// A Hearth service, as its crate defines it.
 pub trait HearthService: Send + Sync + 'static {
     /// Short name: `intake`. Names its database (file or schema), consumers and outbox producer.
@@ -73,6 +93,11 @@ pub trait HearthService: Send + Sync + 'static {
     fn subscriptions(&self, _ctx: &ServiceContext) -> Vec<Subscription> {
         Vec::new()
     }
+
+    /// Its periodic jobs. None by default.
+    fn jobs(&self, _ctx: &ServiceContext) -> Vec<Job> {
+        Vec::new()
+    }
 }
 
 /// The object-safe face of [`HearthService`], so that one runtime can host a list of them.
@@ -86,6 +111,7 @@ pub trait HostedService: Send + Sync {
     async fn ensure_migrated(&self, db: &Db) -> Result<(), StoreError>;
     fn mount(&self, ctx: &ServiceContext, routes: &mut RoutesBuilder);
     fn subscriptions(&self, ctx: &ServiceContext) -> Vec<Subscription>;
+    fn jobs(&self, ctx: &ServiceContext) -> Vec<Job>;
 }
 
 #[async_trait]
@@ -112,6 +138,10 @@ impl<S: HearthService> HostedService for S {
 
     fn subscriptions(&self, ctx: &ServiceContext) -> Vec<Subscription> {
         HearthService::subscriptions(self, ctx)
+    }
+
+    fn jobs(&self, ctx: &ServiceContext) -> Vec<Job> {
+        HearthService::jobs(self, ctx)
     }
 }
 

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 )]
 struct Args {
     /// TOML settings file; environment variables (HEARTH__SECTION__KEY) override it.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", env = "HEARTH_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,

@@ -21,11 +21,12 @@ pub use hearth_testenv as env;
 use hearth_auth::{DevelopmentKey, MintRequest, Role};
 use hearth_bus::CountySubjects;
 use hearth_config::{Settings, Sources};
-use hearth_domain::{CountySlug, MunicipalityCode};
+use hearth_domain::{Clock, CountySlug, MunicipalityCode};
 use hearth_rpc::{HostedService, Instance, backends, runtime};
 use hearth_testenv::FreshDatabase;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
@@ -52,6 +53,7 @@ pub struct Builder {
     storage: Storage,
     bus: Bus,
     overrides: Vec<(String, String)>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 /// A running test instance. Dropping it stops nothing cleanly; call [`TestHearth::stop`] in
@@ -73,6 +75,7 @@ impl TestHearth {
             storage: Storage::Sqlite,
             bus: Bus::Embedded,
             overrides: Vec::new(),
+            clock: None,
         }
     }
 }
@@ -91,6 +94,13 @@ impl Builder {
     /// Override one setting (dotted key), e.g. `("bus.max_attempts", "2")`.
     pub fn setting(mut self, key: &str, value: &str) -> Self {
         self.overrides.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Run the services on this clock (e.g. a `hearth_domain::FixedClock` the test advances)
+    /// instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -137,9 +147,13 @@ impl Builder {
         }
         let settings = hearth_config::load(&sources).expect("test settings are valid");
         let listener = runtime::bind(&settings).await.expect("bind a free port");
-        let instance = runtime::start(&settings, self.services, listener)
-            .await
-            .expect("services start");
+        let instance = match self.clock {
+            Some(clock) => {
+                runtime::start_with_clock(&settings, self.services, listener, clock).await
+            }
+            None => runtime::start(&settings, self.services, listener).await,
+        }
+        .expect("services start");
         let key = DevelopmentKey::load_or_generate(&backends::development_key_dir(&settings))
             .expect("development key");
         Some(TestHearth {
@@ -204,6 +218,19 @@ impl TestHearth {
 
     fn instance(&self) -> &Instance {
         self.instance.as_ref().expect("instance is running")
+    }
+
+    /// Runs the job `name` of `service` once, now (see `hearth_rpc::Job`); panics when the
+    /// service has no such job.
+    pub async fn run_job(
+        &self,
+        service: &str,
+        name: &str,
+    ) -> Result<String, hearth_rpc::ServiceError> {
+        self.instance()
+            .run_job(service, name)
+            .await
+            .unwrap_or_else(|| panic!("{service} has no job `{name}`"))
     }
 
     /// A client channel to the instance.

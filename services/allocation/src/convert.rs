@@ -1,11 +1,15 @@
-//! Between the wire (protos) and the service's records and domain values.
+//! Between the wire (protos) and the allocation service's records and domain values. The shared
+//! value types (dates, instants, municipality codes) convert through `hearth_proto::convert`;
+//! what is here is allocation's own.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use hearth_domain::{Money, MunicipalityCode};
 use hearth_proto::allocation::v1 as pb;
 use hearth_proto::common::v1 as common;
+use hearth_proto::convert::{date_to_proto, municipality_code_to_proto, timestamp_to_proto};
 
-use crate::domain::{BudgetLine, KeyBasis};
+use crate::domain::usage::UseMeasure;
+use crate::domain::{BudgetLine, KeyBasis, Rounding};
 use crate::store::records::{
     BudgetRecord, InstalmentRecord, KeyRecord, KeyValueRecord, MemberRecord,
 };
@@ -14,34 +18,9 @@ pub fn money(ore: i64) -> common::Money {
     common::Money { ore }
 }
 
-pub fn date(date: NaiveDate) -> common::Date {
-    common::Date {
-        year: date.year(),
-        month: date.month() as i32,
-        day: date.day() as i32,
-    }
-}
-
-/// A wire date, or `None` when it is not a calendar date.
-pub fn from_date(date: &common::Date) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(
-        date.year,
-        u32::try_from(date.month).ok()?,
-        u32::try_from(date.day).ok()?,
-    )
-}
-
-pub fn timestamp(instant: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: instant.timestamp(),
-        nanos: instant.timestamp_subsec_nanos() as i32,
-    }
-}
-
-pub fn code(code: &str) -> common::MunicipalityCode {
-    common::MunicipalityCode {
-        value: code.to_owned(),
-    }
+/// `Money` of the wire, `None` when unset.
+pub fn from_money(value: Option<&common::Money>) -> Option<Money> {
+    value.map(|money| Money::from_ore(money.ore))
 }
 
 pub fn basis(basis: KeyBasis) -> pb::KeyBasis {
@@ -59,6 +38,31 @@ pub fn from_basis(value: i32) -> Option<KeyBasis> {
         pb::KeyBasis::TaxBase => Some(KeyBasis::TaxBase),
         pb::KeyBasis::Use => Some(KeyBasis::Use),
         pb::KeyBasis::Unspecified => None,
+    }
+}
+
+pub fn rounding(rounding: Rounding) -> pb::Rounding {
+    match rounding {
+        Rounding::Krona => pb::Rounding::Krona,
+        Rounding::Ore => pb::Rounding::Ore,
+    }
+}
+
+/// A wire rounding; `None` for unspecified or unknown numbers.
+pub fn from_rounding(value: i32) -> Option<Rounding> {
+    match pb::Rounding::try_from(value).ok()? {
+        pb::Rounding::Krona => Some(Rounding::Krona),
+        pb::Rounding::Ore => Some(Rounding::Ore),
+        pb::Rounding::Unspecified => None,
+    }
+}
+
+/// The measure a key's use values count; `None` when unset or unknown.
+pub fn from_use_measure(value: i32) -> Option<UseMeasure> {
+    match pb::UseMeasure::try_from(value).ok()? {
+        pb::UseMeasure::PlacementDays => Some(UseMeasure::PlacementDays),
+        pb::UseMeasure::PlacedChildren => Some(UseMeasure::PlacedChildren),
+        pb::UseMeasure::Unspecified => None,
     }
 }
 
@@ -85,24 +89,24 @@ pub fn key(
 ) -> pb::AllocationKey {
     pb::AllocationKey {
         year,
-        population_reference_date: record.population_reference_date.map(date),
+        population_reference_date: record.population_reference_date.map(date_to_proto),
         values: record
             .values
             .iter()
-            .filter(|value| only.is_none_or(|own| own.to_string() == value.municipality))
+            .filter(|value| only.is_none_or(|own| own == value.municipality))
             .map(key_values)
             .collect(),
         use_measure: record.use_measure,
         common_cost_split: split(&record.common_split),
         specific_cost_split: split(&record.specific_split),
-        update_time: Some(timestamp(update_time)),
+        update_time: Some(timestamp_to_proto(update_time)),
         etag: etag(version),
     }
 }
 
 fn key_values(value: &KeyValueRecord) -> pb::KeyValues {
     pb::KeyValues {
-        municipality: Some(code(&value.municipality)),
+        municipality: Some(municipality_code_to_proto(value.municipality)),
         population_0_17: value.population_0_17,
         tax_base: Some(money(value.tax_base_ore)),
         r#use: value.use_value,
@@ -121,7 +125,7 @@ pub fn budget(
         lines: record.lines.iter().map(budget_line).collect(),
         total: Some(money(total)),
         yearly_increase_basis_points: record.yearly_increase_basis_points,
-        update_time: Some(timestamp(update_time)),
+        update_time: Some(timestamp_to_proto(update_time)),
         etag: etag(version),
     }
 }
@@ -140,20 +144,20 @@ fn budget_line(line: &BudgetLine) -> pb::BudgetLine {
 
 pub fn member(member: &MemberRecord) -> pb::Member {
     pb::Member {
-        municipality: Some(code(&member.municipality)),
+        municipality: Some(municipality_code_to_proto(member.municipality)),
         name: member.name.clone(),
         sub_region: member.sub_region.clone().unwrap_or_default(),
         districts: member.districts.clone(),
         membership: Some(common::DatePeriod {
-            start: member.member_from.map(date),
-            end: member.member_to.map(date),
+            start: member.member_from.map(date_to_proto),
+            end: member.member_to.map(date_to_proto),
         }),
     }
 }
 
 pub fn member_record(member: &hearth_county::Member) -> MemberRecord {
     MemberRecord {
-        municipality: member.code.to_string(),
+        municipality: member.code,
         name: member.name.clone(),
         sub_region: member.sub_region.clone(),
         districts: member
@@ -171,13 +175,8 @@ pub fn instalments(records: &[InstalmentRecord]) -> Vec<pb::Instalment> {
         .iter()
         .map(|instalment| pb::Instalment {
             number: instalment.number,
-            due_date: Some(date(instalment.due_date)),
+            due_date: Some(date_to_proto(instalment.due_date)),
             amount: Some(money(instalment.amount_ore)),
         })
         .collect()
-}
-
-/// `Money` of the wire, `None` when unset.
-pub fn from_money(value: Option<&common::Money>) -> Option<Money> {
-    value.map(|money| Money::from_ore(money.ore))
 }

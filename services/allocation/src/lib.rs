@@ -1,23 +1,25 @@
 //! Cost allocation: members, keys, budgets, allocation runs and invoices between the member municipalities.
 //!
-//! Layout (the same in every service): `api.rs` is the gRPC adapter, `domain/` the pure rules,
-//! `store/` the entities, queries and migrations, `events.rs` the event handlers, and this file
-//! the wiring. Beside them: `files.rs` and `report.rs` (the CLI contract of `hearth allocation
-//! run`: the members and budget files, the CSV outputs and the printable HTML report) and
-//! `submit.rs` (`hearth allocation submit`, the yearly job's call), so that the `hearth` binary
-//! only parses arguments. Every RPC of the contract is built; `placement.*` events are not
-//! consumed yet (use values come from finance's key).
+//! Layout (the same in every service): `api/` is the gRPC adapter (one module per resource),
+//! `domain/` the pure rules, `store/` the entities, queries and migrations, `events.rs` the
+//! event handlers, and this file the wiring. Beside them: `files.rs` and `report.rs` (the CLI
+//! contract of `hearth allocation run`: the members and budget files, the CSV outputs and the
+//! printable HTML report) and `submit.rs` (`hearth allocation submit`, the yearly job's call),
+//! so that the `hearth` binary only parses arguments. Every RPC of the contract is built; `placement.started` and
+//! `placement.ended` keep the use values of use-based keys current (`events.rs`).
 
 mod api;
 mod convert;
 pub mod domain;
+mod events;
 pub mod files;
 pub mod report;
 pub mod store;
 pub mod submit;
 
 use hearth_proto::allocation::v1::allocation_service_server::AllocationServiceServer;
-use hearth_rpc::{HearthService, ServiceContext};
+use hearth_rpc::{HearthService, ServiceContext, Subscription};
+use std::sync::Arc;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 
@@ -37,5 +39,13 @@ impl HearthService for Allocation {
         routes.add_service(AllocationServiceServer::new(api::AllocationApi::new(
             ctx.clone(),
         )));
+    }
+
+    fn subscriptions(&self, ctx: &ServiceContext) -> Vec<Subscription> {
+        vec![Subscription {
+            name: "placements",
+            subject_pattern: "placement.*",
+            handler: Arc::new(events::PlacementHandler::new(ctx.clone())),
+        }]
     }
 }

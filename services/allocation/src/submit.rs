@@ -42,7 +42,8 @@ pub enum SubmitError {
     Refused { code: tonic::Code, message: String },
 }
 
-/// The idempotency key a job derives when none is given.
+/// The idempotency key a job derives when none is given: a UUIDv8 whose custom bits are the
+/// first bytes of the SHA-256 of the job's inputs, so the same inputs give the same key.
 pub fn derived_idempotency_key(options: &SubmitOptions) -> String {
     let text = format!(
         "hearth allocation submit|{}|{}|{}|{:?}|{}",
@@ -55,7 +56,7 @@ pub fn derived_idempotency_key(options: &SubmitOptions) -> String {
     let digest = Sha256::digest(text.as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
+    uuid::Builder::from_custom_bytes(bytes)
         .into_uuid()
         .hyphenated()
         .to_string()
@@ -96,10 +97,7 @@ pub async fn submit(options: &SubmitOptions) -> Result<String, SubmitError> {
     let mut request = tonic::Request::new(pb::CreateAllocationRunRequest {
         year: options.year,
         kind: AllocationRunKind::AnnualBudget as i32,
-        rounding: match options.rounding {
-            Rounding::Krona => pb::Rounding::Krona,
-            Rounding::Ore => pb::Rounding::Ore,
-        } as i32,
+        rounding: convert::rounding(options.rounding) as i32,
         settlement: None,
         validate_only: false,
         idempotency_key,
@@ -168,4 +166,32 @@ pub fn summary(run: &pb::AllocationRun, rounding: Rounding) -> String {
         );
     }
     text
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn options(today: &str) -> SubmitOptions {
+        SubmitOptions {
+            endpoint: "http://allocation:50051".to_owned(),
+            token_file: PathBuf::from("token"),
+            year: 2027,
+            key: None,
+            rounding: Rounding::Krona,
+            idempotency_key: None,
+            today: today.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_derived_key_is_a_uuid_of_the_inputs() {
+        let key = derived_idempotency_key(&options("2026-12-01"));
+        let uuid = uuid::Uuid::parse_str(&key).unwrap();
+        assert_eq!(uuid.get_version(), Some(uuid::Version::Custom));
+        assert_eq!(key, uuid.hyphenated().to_string());
+        assert_eq!(key, derived_idempotency_key(&options("2026-12-01")));
+        assert_ne!(key, derived_idempotency_key(&options("2026-12-02")));
+    }
 }

@@ -1,14 +1,19 @@
 //! Assessment: assessment cases, register checks, decisions and the family profiles of approved families.
 //!
-//! Layout (the same in every service): `api.rs` is the gRPC adapter, `domain/` the pure rules,
-//! `store/` the entities, queries and migrations, `events.rs` the event handlers, and this file
-//! the wiring. RPCs that are not built yet answer `Unimplemented` (the generated default).
+//! Layout (the same in every service): `api/` is the gRPC adapter (one module per resource),
+//! `domain/` the pure rules (the stage machine, register-check coverage, timing, profiles),
+//! `store/` the entities and migrations, `events.rs` the event kinds and handlers,
+//! `retention.rs` the periodic retention job, and this file the wiring.
 
 mod api;
+pub mod domain;
+mod events;
+pub mod retention;
 pub mod store;
 
 use hearth_proto::assessment::v1::assessment_service_server::AssessmentServiceServer;
-use hearth_rpc::{HearthService, ServiceContext};
+use hearth_rpc::{HearthService, Job, ServiceContext, Subscription};
+use std::sync::Arc;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 
@@ -28,5 +33,24 @@ impl HearthService for Assessment {
         routes.add_service(AssessmentServiceServer::new(api::AssessmentApi::new(
             ctx.clone(),
         )));
+    }
+
+    fn subscriptions(&self, ctx: &ServiceContext) -> Vec<Subscription> {
+        vec![
+            Subscription {
+                name: "interests",
+                subject_pattern: "interest.*",
+                handler: Arc::new(events::InterestHandler::new(ctx.clone())),
+            },
+            Subscription {
+                name: "training",
+                subject_pattern: "training.completed",
+                handler: Arc::new(events::TrainingHandler::new(ctx.clone())),
+            },
+        ]
+    }
+
+    fn jobs(&self, ctx: &ServiceContext) -> Vec<Job> {
+        vec![retention::job(ctx)]
     }
 }

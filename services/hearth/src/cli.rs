@@ -27,7 +27,7 @@ use std::time::Duration;
 )]
 struct Cli {
     /// TOML settings file (see `hearth config` for every key and its current value).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", env = "HEARTH_CONFIG")]
     config: Option<PathBuf>,
     /// Directory for embedded data: SQLite databases, the event log, the development key.
     #[arg(long, global = true, value_name = "DIR")]

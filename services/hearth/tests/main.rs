@@ -5,6 +5,7 @@
 
 mod allocation;
 mod operations;
+mod personal_data;
 
 use hearth_testkit::call_unrouted;
 use std::path::Path;

@@ -7,6 +7,8 @@
 //! - [`method`]: keys, splits, rounding and [`allocate`] (a year's budget between the members).
 //! - [`settlement`]: a year-end surplus or deficit shared by the annual run's shares or a key.
 //! - [`budget`]: budget lines and their projection with a yearly increase in basis points.
+//! - [`usage`]: the use of the unit per member (placement days, placed children), from the
+//!   placements made through it, for use-based keys.
 //!
 //! Money is `hearth_domain::Money` (öre); amounts are computed in *units* (whole kronor or öre,
 //! see [`Rounding`]) and converted back exactly. No float touches an amount.
@@ -16,6 +18,7 @@ pub mod budget;
 pub mod calendar;
 pub mod method;
 pub mod settlement;
+pub mod usage;
 
 pub use apportion::largest_remainder;
 pub use budget::{BudgetLine, project_amount, project_lines};

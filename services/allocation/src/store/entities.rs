@@ -41,8 +41,8 @@ pub mod budget {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// `allocation_run`: a run; `body` is a [`super::records::RunRecord`] as JSON. Ids are UUIDv7,
-/// so their order is the order of creation (lists page on the id).
+/// `allocation_run`: a run; `body` is a [`super::records::RunRecord`] as JSON. Lists are newest
+/// first: by `create_time`, then by id (UUIDv7).
 pub mod run {
     use sea_orm::entity::prelude::*;
 
@@ -57,11 +57,6 @@ pub mod run {
         /// `AllocationRunState` number.
         pub state: i32,
         pub total_ore: i64,
-        #[sea_orm(unique)]
-        pub idempotency_key: String,
-        /// SHA-256 of the request without its idempotency key: a reused key with another
-        /// request is refused.
-        pub request_digest: String,
         pub created_by: String,
         pub create_time: DateTimeUtc,
         pub body: String,
@@ -91,6 +86,32 @@ pub mod invoice {
         pub amount_ore: i64,
         pub issue_time: DateTimeUtc,
         pub body: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `allocation_placement`: the placements made through the unit, from matching's
+/// `placement.started` and `placement.ended`, for use-based keys. No personal data: the placing
+/// municipality, how many children, the first and last day.
+pub mod placement {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "allocation_placement")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub placement_id: String,
+        pub municipality: String,
+        pub children: i32,
+        pub start_date: Date,
+        /// The last day; `None` while the placement runs.
+        pub end_date: Option<Date>,
+        /// The placement's aggregate version last applied.
+        pub version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

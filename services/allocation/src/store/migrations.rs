@@ -4,7 +4,10 @@
 use sea_orm_migration::prelude::*;
 
 pub(crate) fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(CreateAllocationTables)]
+    vec![
+        Box::new(CreateAllocationTables),
+        Box::new(CreatePlacementTable),
+    ]
 }
 
 #[derive(DeriveIden)]
@@ -25,7 +28,7 @@ enum AllocationBudget {
     UpdateTime,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum AllocationRun {
     Table,
     Id,
@@ -33,14 +36,12 @@ enum AllocationRun {
     Kind,
     State,
     TotalOre,
-    IdempotencyKey,
-    RequestDigest,
     CreatedBy,
     CreateTime,
     Body,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum AllocationInvoice {
     Table,
     Id,
@@ -52,6 +53,17 @@ enum AllocationInvoice {
     AmountOre,
     IssueTime,
     Body,
+}
+
+#[derive(DeriveIden)]
+enum AllocationPlacement {
+    Table,
+    PlacementId,
+    Municipality,
+    Children,
+    StartDate,
+    EndDate,
+    Version,
 }
 
 /// Keys and budgets per year, runs and their invoices.
@@ -136,17 +148,6 @@ impl MigrationTrait for CreateAllocationTables {
                             .not_null(),
                     )
                     .col(
-                        ColumnDef::new(AllocationRun::IdempotencyKey)
-                            .string_len(36)
-                            .not_null()
-                            .unique_key(),
-                    )
-                    .col(
-                        ColumnDef::new(AllocationRun::RequestDigest)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
                         ColumnDef::new(AllocationRun::CreatedBy)
                             .string_len(255)
                             .not_null(),
@@ -160,18 +161,19 @@ impl MigrationTrait for CreateAllocationTables {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("allocation_run_year_kind_state")
-                    .table(AllocationRun::Table)
-                    .col(AllocationRun::Year)
-                    .col(AllocationRun::Kind)
-                    .col(AllocationRun::State)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
+        use AllocationRun as Run;
+        for (name, columns) in [
+            (
+                "allocation_run_year_kind_state",
+                &[Run::Year, Run::Kind, Run::State][..],
+            ),
+            // Lists are newest first: by create time, then id.
+            ("allocation_run_create_time", &[Run::CreateTime, Run::Id]),
+        ] {
+            manager
+                .create_index(index(name, Run::Table, columns))
+                .await?;
+        }
         manager
             .create_table(
                 Table::create()
@@ -220,23 +222,14 @@ impl MigrationTrait for CreateAllocationTables {
                     .to_owned(),
             )
             .await?;
+        use AllocationInvoice as Invoice;
         for (name, column) in [
-            ("allocation_invoice_run", AllocationInvoice::RunId),
-            (
-                "allocation_invoice_municipality",
-                AllocationInvoice::Municipality,
-            ),
+            ("allocation_invoice_run", Invoice::RunId),
+            ("allocation_invoice_municipality", Invoice::Municipality),
         ] {
+            let columns = [column, Invoice::IssueTime, Invoice::Id];
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(AllocationInvoice::Table)
-                        .col(column)
-                        .col(AllocationInvoice::Id)
-                        .if_not_exists()
-                        .to_owned(),
-                )
+                .create_index(index(name, Invoice::Table, &columns))
                 .await?;
         }
         Ok(())
@@ -256,4 +249,55 @@ impl MigrationTrait for CreateAllocationTables {
             .drop_table(Table::drop().table(AllocationKey::Table).to_owned())
             .await
     }
+}
+
+/// The placements made through the unit, for use-based keys.
+struct CreatePlacementTable;
+
+impl MigrationName for CreatePlacementTable {
+    fn name(&self) -> &str {
+        "m20261202_000001_create_allocation_placement"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreatePlacementTable {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use AllocationPlacement as P;
+        manager
+            .create_table(
+                Table::create()
+                    .table(P::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(P::PlacementId)
+                            .string_len(36)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(P::Municipality).string_len(4).not_null())
+                    .col(ColumnDef::new(P::Children).integer().not_null())
+                    .col(ColumnDef::new(P::StartDate).date().not_null())
+                    .col(ColumnDef::new(P::EndDate).date().null())
+                    .col(ColumnDef::new(P::Version).big_integer().not_null())
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(AllocationPlacement::Table).to_owned())
+            .await
+    }
+}
+
+/// An index `name` on `columns` of `table`.
+fn index<T: Iden + Copy + 'static>(name: &str, table: T, columns: &[T]) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(table).if_not_exists();
+    for column in columns {
+        index.col(*column);
+    }
+    index.to_owned()
 }

@@ -1,5 +1,5 @@
 //! The allocation service's data: its migrations, entities and the stored forms of keys,
-//! budgets, runs and invoices.
+//! budgets, runs and invoices, and the placements that use-based keys count.
 //!
 //! Keys, budgets and runs keep their structured parts (a key's values and splits, a budget's
 //! lines, a run's snapshot of members, key, budget and shares) as JSON text beside the columns
@@ -8,6 +8,7 @@
 
 pub mod entities;
 mod migrations;
+pub mod placements;
 pub mod records;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};

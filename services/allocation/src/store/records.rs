@@ -2,6 +2,7 @@
 //! exactly (a run's inputs and results are its record).
 
 use chrono::NaiveDate;
+use hearth_domain::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{BudgetLine, KeyBasis, Rounding};
@@ -15,22 +16,12 @@ pub struct KeyRecord {
     pub use_measure: i32,
     pub common_split: Vec<(KeyBasis, u32)>,
     pub specific_split: Vec<(KeyBasis, u32)>,
-    /// The last `ImportAllocationKey` with an idempotency key, for its retries.
-    #[serde(default)]
-    pub last_import: Option<ImportMark>,
-}
-
-/// An import's idempotency key and the digest of its request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportMark {
-    pub idempotency_key: String,
-    pub digest: String,
 }
 
 /// One member's key values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyValueRecord {
-    pub municipality: String,
+    pub municipality: MunicipalityCode,
     pub population_0_17: u64,
     pub tax_base_ore: i64,
     pub use_value: u64,
@@ -46,7 +37,7 @@ pub struct BudgetRecord {
 /// A member as the run saw it (from the county file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberRecord {
-    pub municipality: String,
+    pub municipality: MunicipalityCode,
     pub name: String,
     pub sub_region: Option<String>,
     pub districts: Vec<String>,
@@ -77,7 +68,7 @@ pub struct BudgetSnapshot {
 /// One member's share in a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShareRecord {
-    pub municipality: String,
+    pub municipality: MunicipalityCode,
     pub months: u8,
     pub common_ore: i64,
     pub specific_ore: i64,

@@ -14,23 +14,23 @@ use tonic_types::StatusExt;
 
 use crate::{DALARNA_SHARES, data_file};
 
-type Client = AllocationServiceClient<Channel>;
+pub(super) type Client = AllocationServiceClient<Channel>;
 
-async fn start(storage: Storage) -> Option<TestHearth> {
+pub(super) async fn start(storage: Storage) -> Option<TestHearth> {
     TestHearth::builder(vec![Box::new(hearth_allocation::Allocation)])
         .storage(storage)
         .start()
         .await
 }
 
-struct Callers {
-    finance: String,
+pub(super) struct Callers {
+    pub(super) finance: String,
     admin: String,
     unit_staff: String,
     falun: String,
 }
 
-fn callers(hearth: &TestHearth) -> Callers {
+pub(super) fn callers(hearth: &TestHearth) -> Callers {
     Callers {
         finance: hearth.token(&[Role::Finance], None),
         admin: hearth.token(&[Role::Admin], None),
@@ -49,7 +49,7 @@ fn code(text: &str) -> Option<MunicipalityCode> {
     })
 }
 
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+pub(super) fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask {
         paths: paths.iter().map(|path| (*path).to_owned()).collect(),
     })
@@ -78,7 +78,7 @@ fn reason(status: &tonic::Status) -> String {
         .unwrap_or_default()
 }
 
-fn annual(year: i32, idempotency_key: &str) -> pb::CreateAllocationRunRequest {
+pub(super) fn annual(year: i32, idempotency_key: &str) -> pb::CreateAllocationRunRequest {
     pb::CreateAllocationRunRequest {
         year,
         kind: AllocationRunKind::AnnualBudget as i32,
@@ -88,12 +88,12 @@ fn annual(year: i32, idempotency_key: &str) -> pb::CreateAllocationRunRequest {
     }
 }
 
-fn new_key() -> String {
+pub(super) fn new_key() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
 /// Finance imports Dalarna's key values from the CSV and sets the budget lines of `year`.
-async fn set_up_year(client: &mut Client, finance: &str, year: i32) {
+pub(super) async fn set_up_year(client: &mut Client, finance: &str, year: i32) {
     let csv = std::fs::read_to_string(data_file("dalarna-members.csv")).unwrap();
     let key = client
         .import_allocation_key(authorized(
@@ -905,6 +905,98 @@ async fn members_come_from_the_county(hearth: &TestHearth) {
     assert!(rest.next_page_token.is_empty());
 }
 
+/// Lists page newest first by keyset, and a page token only works with the filters of the
+/// list it came from.
+async fn pages_are_bound_to_their_filters(hearth: &TestHearth) {
+    let who = callers(hearth);
+    let mut client = Client::new(hearth.channel().await);
+    set_up_year(&mut client, &who.finance, 2026).await;
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        let run = annual(2026, &new_key());
+        let response = client.create_allocation_run(authorized(run, &who.finance));
+        made.push(
+            response
+                .await
+                .unwrap()
+                .into_inner()
+                .allocation_run
+                .unwrap()
+                .id,
+        );
+    }
+    let list_runs = |page_token: String, year: i32| pb::ListAllocationRunsRequest {
+        page_size: 2,
+        page_token,
+        year,
+        ..Default::default()
+    };
+    let mut pages = Vec::new();
+    let mut token = String::new();
+    for more in [true, false] {
+        let request = authorized(list_runs(token.clone(), 2026), &who.finance);
+        let page = client
+            .list_allocation_runs(request)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(!page.next_page_token.is_empty(), more);
+        token = page.next_page_token.clone();
+        pages.push(page);
+    }
+    let (first, rest) = (&pages[0], &pages[1]);
+    let listed: Vec<String> = first
+        .allocation_runs
+        .iter()
+        .chain(&rest.allocation_runs)
+        .map(|run| run.id.clone())
+        .collect();
+    made.reverse();
+    assert_eq!(listed, made, "newest first, each run once");
+
+    // The token of a list of 2026 is refused for a list of another year, and garbage is refused.
+    for (token, year) in [
+        (first.next_page_token.clone(), 2027),
+        ("garbage!".to_owned(), 2026),
+    ] {
+        let status = client
+            .list_allocation_runs(authorized(list_runs(token, year), &who.finance))
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&status), ["page_token"]);
+    }
+    let list_invoices = |page_token: String, state: pb::InvoiceState| pb::ListInvoicesRequest {
+        page_size: 5,
+        page_token,
+        states: vec![state as i32],
+        ..Default::default()
+    };
+    let issued = list_invoices(String::new(), pb::InvoiceState::Issued);
+    let token = client
+        .list_invoices(authorized(issued, &who.finance))
+        .await
+        .unwrap()
+        .into_inner()
+        .next_page_token;
+    let superseded = list_invoices(token, pb::InvoiceState::Superseded);
+    let status = client
+        .list_invoices(authorized(superseded, &who.finance))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["page_token"]);
+    let status = client
+        .list_members(authorized(
+            pb::ListMembersRequest {
+                page_size: -1,
+                ..Default::default()
+            },
+            &who.finance,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&status), ["page_size"]);
+}
+
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -939,4 +1031,5 @@ on_both_backends!(
     bad_input_names_the_field,
     keys_budgets_etags_and_projection,
     members_come_from_the_county,
+    pages_are_bound_to_their_filters,
 );

@@ -1,4 +1,7 @@
-//! The assessment service's data: its migrations (and, as the service grows, entities and queries).
+//! The assessment service's data: migrations and entities.
+
+pub mod entities;
+mod migrations;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -9,7 +12,8 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        // The service's own migrations go after the platform's.
-        hearth_rpc::platform_migrations()
+        let mut migrations = hearth_rpc::platform_migrations();
+        migrations.extend(migrations::migrations());
+        migrations
     }
 }

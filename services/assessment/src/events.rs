@@ -1,0 +1,166 @@
+//! The events assessment publishes (their types and payloads, in one place) and consumes:
+//! `interest.registered` opens a case (once per registration), `interest.updated` refreshes its
+//! contact details, `interest.withdrawn` ends an undecided case as withdrawn by the family, and
+//! `training.completed` marks a profile's basic course completed.
+//!
+//! Aggregate versions: a case's own events are `family.rejected` (version 1) and, when the
+//! retention job erases it, `family.erased` (version 2); a family profile's start with
+//! `family.approved` (version 1) and go up by one with each `family.updated` and
+//! `family.availability_changed`.
+
+use crate::api::cases;
+use hearth_bus::{EventEnvelope, EventHandler, HandlerError, payload_type_name};
+use hearth_proto::events::v1::{
+    InterestRegistered, InterestRegistrationUpdated, InterestRegistrationWithdrawn,
+    TrainingCompleted,
+};
+use hearth_rpc::{ServiceContext, ServiceError};
+use prost::Message;
+use sea_orm::DatabaseTransaction;
+
+/// An event type and the full name of its payload message.
+pub struct EventKind {
+    pub event_type: &'static str,
+    pub payload_type: &'static str,
+}
+
+pub const FAMILY_APPROVED: EventKind = EventKind {
+    event_type: "family.approved",
+    payload_type: "hearth.events.v1.FamilyApproved",
+};
+pub const FAMILY_REJECTED: EventKind = EventKind {
+    event_type: "family.rejected",
+    payload_type: "hearth.events.v1.FamilyRejected",
+};
+pub const FAMILY_UPDATED: EventKind = EventKind {
+    event_type: "family.updated",
+    payload_type: "hearth.events.v1.FamilyUpdated",
+};
+pub const FAMILY_AVAILABILITY_CHANGED: EventKind = EventKind {
+    event_type: "family.availability_changed",
+    payload_type: "hearth.events.v1.FamilyAvailabilityChanged",
+};
+pub const FAMILY_ERASED: EventKind = EventKind {
+    event_type: "family.erased",
+    payload_type: "hearth.events.v1.AggregateErased",
+};
+
+/// The version of a case's `family.rejected`.
+pub const CASE_REJECTED_VERSION: i64 = 1;
+/// The version of a case's `family.erased`.
+pub const CASE_ERASED_VERSION: i64 = 2;
+
+/// The payload of `event`, which must be of `payload_type`.
+fn payload<M: Message + Default>(
+    event: &EventEnvelope,
+    payload_type: &str,
+) -> Result<M, HandlerError> {
+    let Some(payload) = &event.payload else {
+        return Err(HandlerError::Permanent(format!(
+            "{} without a payload",
+            event.event_type
+        )));
+    };
+    if payload_type_name(payload) != payload_type {
+        return Err(HandlerError::Permanent(format!(
+            "{} with payload {}",
+            event.event_type,
+            payload_type_name(payload)
+        )));
+    }
+    M::decode(payload.value.as_slice())
+        .map_err(|error| HandlerError::Permanent(format!("undecodable {payload_type}: {error}")))
+}
+
+/// A handler's view of a service error: a broken rule or bad data cannot get better.
+fn handler_error(error: ServiceError) -> HandlerError {
+    match error {
+        ServiceError::Unavailable(message) | ServiceError::Aborted { message, .. } => {
+            HandlerError::Retry(message)
+        }
+        ServiceError::NotFound { .. } => HandlerError::Retry(error.to_string()),
+        other => HandlerError::Permanent(other.to_string()),
+    }
+}
+
+/// Applies `interest.registered`, `interest.updated` and `interest.withdrawn` from intake.
+pub struct InterestHandler {
+    ctx: ServiceContext,
+}
+
+impl InterestHandler {
+    pub fn new(ctx: ServiceContext) -> Self {
+        Self { ctx }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventHandler for InterestHandler {
+    fn handles(&self, event_type: &str) -> bool {
+        matches!(
+            event_type,
+            "interest.registered" | "interest.updated" | "interest.withdrawn"
+        )
+    }
+
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+    ) -> Result<(), HandlerError> {
+        let version = i64::try_from(event.aggregate_version).unwrap_or(i64::MAX);
+        let applied = match event.event_type.as_str() {
+            "interest.registered" => {
+                let registered: InterestRegistered =
+                    payload(event, "hearth.events.v1.InterestRegistered")?;
+                let received_at = event
+                    .occurred_at
+                    .as_ref()
+                    .and_then(hearth_bus::instant)
+                    .unwrap_or_else(|| self.ctx.now());
+                cases::open_case(&self.ctx, txn, &registered, version, received_at).await
+            }
+            "interest.updated" => {
+                let updated: InterestRegistrationUpdated =
+                    payload(event, "hearth.events.v1.InterestRegistrationUpdated")?;
+                cases::refresh_household(&self.ctx, txn, &updated, version).await
+            }
+            "interest.withdrawn" => {
+                let withdrawn: InterestRegistrationWithdrawn =
+                    payload(event, "hearth.events.v1.InterestRegistrationWithdrawn")?;
+                cases::withdraw_by_family(&self.ctx, txn, &withdrawn).await
+            }
+            _ => Ok(()),
+        };
+        applied.map_err(handler_error)
+    }
+}
+
+/// Applies `training.completed` from training: a completed basic course shows on the profile.
+pub struct TrainingHandler {
+    ctx: ServiceContext,
+}
+
+impl TrainingHandler {
+    pub fn new(ctx: ServiceContext) -> Self {
+        Self { ctx }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventHandler for TrainingHandler {
+    fn handles(&self, event_type: &str) -> bool {
+        event_type == "training.completed"
+    }
+
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+    ) -> Result<(), HandlerError> {
+        let completed: TrainingCompleted = payload(event, "hearth.events.v1.TrainingCompleted")?;
+        crate::api::profiles::record_training(&self.ctx, txn, &completed)
+            .await
+            .map_err(handler_error)
+    }
+}
