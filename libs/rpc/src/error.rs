@@ -226,6 +226,15 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// Takes in the violations of another check's error; any other error becomes one violation
+    /// of `field` (its message).
+    pub fn absorb(&mut self, field: &str, error: ServiceError) {
+        match error {
+            ServiceError::InvalidArgument(found) => self.0.extend(found),
+            other => self.add(field, other.to_string()),
+        }
+    }
+
     /// How many were found so far: compare before and after a group of checks.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -6,6 +6,7 @@
 pub mod backends;
 pub mod entry;
 pub mod error;
+pub mod handler;
 pub mod idempotency;
 pub mod paging;
 pub mod runtime;

@@ -18,11 +18,7 @@ use hearth_rpc::{ServiceContext, ServiceError};
 use prost::Message;
 use sea_orm::DatabaseTransaction;
 
-/// An event type and the full name of its payload message.
-pub struct EventKind {
-    pub event_type: &'static str,
-    pub payload_type: &'static str,
-}
+pub use hearth_rpc::handler::EventKind;
 
 pub const FAMILY_APPROVED: EventKind = EventKind {
     event_type: "family.approved",

@@ -13,6 +13,7 @@ use hearth_proto::events::v1::{
     InterestRegistrationWithdrawn,
 };
 use hearth_proto::intake::v1 as pb;
+use hearth_rpc::handler;
 use hearth_rpc::paging::{self, Page, Position};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
@@ -137,7 +138,7 @@ pub async fn create(
                     .iter()
                     .map(|band| convert::age_band_to_proto(*band) as i32),
             )),
-            household: ActiveValue::Set(support::seal(ctx, &draft.household, &id)?),
+            household: ActiveValue::Set(handler::seal(ctx, &draft.household, &id)?),
             state: ActiveValue::Set(OPEN.to_owned()),
             version: ActiveValue::Set(1),
             repeat_count: ActiveValue::Set(0),
@@ -159,7 +160,7 @@ pub async fn create(
             .await
         {
             Ok(_) => {}
-            Err(error) if attempt == 0 && support::is_unique_violation(&error) => {
+            Err(error) if attempt == 0 && handler::is_unique_violation(&error) => {
                 txn.rollback().await.map_err(ServiceError::from)?;
                 continue;
             }
@@ -186,7 +187,15 @@ pub async fn create(
                     .map_err(ServiceError::internal)?,
             ),
         };
-        support::publish(ctx, &txn, &events::INTEREST_REGISTERED, &id, 1, &event, now).await?;
+        handler::publish(
+            ctx,
+            &txn,
+            &events::INTEREST_REGISTERED,
+            (&id, 1),
+            &event,
+            now,
+        )
+        .await?;
         key.remember(&txn, &id, CREATED, now).await?;
         txn.commit().await.map_err(ServiceError::from)?;
         ctx.outbox.notify_relay();
@@ -229,7 +238,7 @@ pub async fn get(
         .require_any_role(READERS)
         .map_err(ServiceError::from)?;
     let mut violations = Violations::new();
-    let id = support::check_id(
+    let id = handler::resource_id(
         &request.get_ref().interest_registration_id,
         "interest_registration_id",
         &mut violations,
@@ -243,13 +252,16 @@ pub async fn get(
         .map_err(ServiceError::from)?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, &id))?;
     let registration = to_proto(ctx, &found, true)?;
-    let access = support::audit_access(
+    support::audit(
+        ctx,
+        &txn,
         &principal,
         AuditAction::Read,
         RESOURCE,
         "GetInterestRegistration",
-    )?;
-    support::audit_one(ctx, &txn, &access, &id).await?;
+        [id.clone()],
+    )
+    .await?;
     // The read is on record before the data leaves.
     txn.commit().await.map_err(ServiceError::from)?;
     Ok(Response::new(pb::GetInterestRegistrationResponse {
@@ -342,16 +354,13 @@ pub async fn list(
         .iter()
         .map(|found| to_proto(ctx, found, full))
         .collect::<Result<Vec<_>, _>>()?;
-    let access = support::audit_access(
+    support::audit(
+        ctx,
+        &txn,
         &principal,
         AuditAction::List,
         RESOURCE,
         "ListInterestRegistrations",
-    )?;
-    support::audit_many(
-        ctx,
-        &txn,
-        &access,
         rows.iter().map(|found| found.id.clone()),
     )
     .await?;
@@ -373,7 +382,7 @@ pub async fn update(
     let request = request.into_inner();
     let mut violations = Violations::new();
     let incoming = request.interest_registration.unwrap_or_default();
-    let id = support::check_id(&incoming.id, "interest_registration.id", &mut violations);
+    let id = handler::resource_id(&incoming.id, "interest_registration.id", &mut violations);
     let paths = request
         .update_mask
         .map(|mask| mask.paths)
@@ -411,8 +420,8 @@ pub async fn update(
         )
         .into());
     }
-    support::check_etag(&request.etag, found.version)?;
-    let mut household: HouseholdDetails = support::open(ctx, &found.household, &found.id)?;
+    handler::require_fresh(&request.etag, found.version, false)?;
+    let mut household: HouseholdDetails = handler::open(ctx, &found.household, &found.id)?;
     let mut violations = Violations::new();
     if paths.iter().any(|path| path == "adults")
         && let Some(adults) = check_contact_update(
@@ -437,7 +446,7 @@ pub async fn update(
     let now = ctx.now();
     let version = found.version + 1;
     let mut update: row::ActiveModel = found.clone().into();
-    update.household = ActiveValue::Set(support::seal(ctx, &household, &id)?);
+    update.household = ActiveValue::Set(handler::seal(ctx, &household, &id)?);
     update.version = ActiveValue::Set(version);
     update.updated_at = ActiveValue::Set(now);
     let updated = update.update(&txn).await.map_err(ServiceError::from)?;
@@ -449,23 +458,25 @@ pub async fn update(
                 .map_err(ServiceError::internal)?,
         ),
     };
-    support::publish(
+    handler::publish(
         ctx,
         &txn,
         &events::INTEREST_UPDATED,
-        &id,
-        version,
+        (&id, version),
         &event,
         now,
     )
     .await?;
-    let access = support::audit_access(
+    support::audit(
+        ctx,
+        &txn,
         &principal,
         AuditAction::Update,
         RESOURCE,
         "UpdateInterestRegistration",
-    )?;
-    support::audit_one(ctx, &txn, &access, &id).await?;
+        [id.clone()],
+    )
+    .await?;
     let registration = to_proto(ctx, &updated, true)?;
     txn.commit().await.map_err(ServiceError::from)?;
     ctx.outbox.notify_relay();
@@ -484,7 +495,7 @@ pub async fn withdraw(
         .map_err(ServiceError::from)?;
     let request = request.into_inner();
     let mut violations = Violations::new();
-    let id = support::check_id(
+    let id = handler::resource_id(
         &request.interest_registration_id,
         "interest_registration_id",
         &mut violations,
@@ -538,12 +549,11 @@ pub async fn withdraw(
         interest_registration_id: id.clone(),
         withdrawn_on: Some(convert::date_to_proto(ctx.today())),
     };
-    support::publish(
+    handler::publish(
         ctx,
         &txn,
         &events::INTEREST_WITHDRAWN,
-        &id,
-        version,
+        (&id, version),
         &event,
         now,
     )
@@ -564,7 +574,7 @@ fn to_proto(
     found: &row::Model,
     full: bool,
 ) -> Result<pb::InterestRegistration, ServiceError> {
-    let household: HouseholdDetails = support::open(ctx, &found.household, &found.id)?;
+    let household: HouseholdDetails = handler::open(ctx, &found.household, &found.id)?;
     let adults = household
         .adults
         .into_iter()
@@ -607,7 +617,7 @@ fn to_proto(
         withdraw_time: found.withdrawn_at.map(convert::timestamp_to_proto),
         repeat_registration_count: u32::try_from(found.repeat_count).unwrap_or_default(),
         last_repeat_time: found.last_repeat_at.map(convert::timestamp_to_proto),
-        etag: support::etag(found.version),
+        etag: handler::etag(found.version),
     })
 }
 

@@ -14,6 +14,7 @@ use hearth_proto::events::v1::{
     PlacementRequestWithdrawn,
 };
 use hearth_proto::intake::v1 as pb;
+use hearth_rpc::handler;
 use hearth_rpc::paging::{self, Page, Position};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
@@ -93,7 +94,7 @@ pub async fn create(
         state: OPEN.to_owned(),
         age_band: convert::age_band_to_proto(draft.age_band) as i32,
         commission_kind: convert::commission_kind_to_proto(draft.commission_kind) as i32,
-        content: support::seal(ctx, &draft.content, &id)?,
+        content: handler::seal(ctx, &draft.content, &id)?,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -111,7 +112,7 @@ pub async fn create(
         placement_request_id: id.clone(),
         facts: Some(facts(&draft)),
     };
-    support::publish(ctx, &txn, &events::REQUEST_OPENED, &id, 1, &event, now).await?;
+    handler::publish(ctx, &txn, &events::REQUEST_OPENED, (&id, 1), &event, now).await?;
     key.remember(&txn, &id, "created", now).await?;
     txn.commit().await.map_err(ServiceError::from)?;
     ctx.outbox.notify_relay();
@@ -130,7 +131,7 @@ pub async fn get(
         .require_any_role(ROLES)
         .map_err(ServiceError::from)?;
     let mut violations = Violations::new();
-    let id = support::check_id(
+    let id = handler::resource_id(
         &request.get_ref().placement_request_id,
         "placement_request_id",
         &mut violations,
@@ -140,13 +141,16 @@ pub async fn get(
     let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
     let found = load_visible(&txn, &principal, &id).await?;
     let answer = to_proto(ctx, &found)?;
-    let access = support::audit_access(
+    support::audit(
+        ctx,
+        &txn,
         &principal,
         AuditAction::Read,
         RESOURCE,
         "GetPlacementRequest",
-    )?;
-    support::audit_one(ctx, &txn, &access, &id).await?;
+        [id.clone()],
+    )
+    .await?;
     txn.commit().await.map_err(ServiceError::from)?;
     Ok(Response::new(pb::GetPlacementRequestResponse {
         placement_request: Some(answer),
@@ -276,16 +280,13 @@ pub async fn list(
         .iter()
         .map(|found| to_proto(ctx, found))
         .collect::<Result<Vec<_>, _>>()?;
-    let access = support::audit_access(
+    support::audit(
+        ctx,
+        &txn,
         &principal,
         AuditAction::List,
         RESOURCE,
         "ListPlacementRequests",
-    )?;
-    support::audit_many(
-        ctx,
-        &txn,
-        &access,
         rows.iter().map(|found| found.id.clone()),
     )
     .await?;
@@ -307,7 +308,7 @@ pub async fn update(
     let request = request.into_inner();
     let mut violations = Violations::new();
     let incoming = request.placement_request.unwrap_or_default();
-    let id = support::check_id(&incoming.id, "placement_request.id", &mut violations);
+    let id = handler::resource_id(&incoming.id, "placement_request.id", &mut violations);
     let paths = request
         .update_mask
         .map(|mask| mask.paths)
@@ -326,8 +327,8 @@ pub async fn update(
     if found.state != OPEN {
         return Err(closed(&found).into());
     }
-    support::check_etag(&request.etag, found.version)?;
-    let stored: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
+    handler::require_fresh(&request.etag, found.version, false)?;
+    let stored: pb::PlacementRequest = handler::open(ctx, &found.content, &found.id)?;
     let mut violations = Violations::new();
     let merged = apply_mask(&stored, &incoming, &paths, &mut violations);
     let draft = check_request(
@@ -352,7 +353,7 @@ pub async fn update(
     let now = ctx.now();
     let version = found.version + 1;
     let mut update: row::ActiveModel = found.clone().into();
-    update.content = ActiveValue::Set(support::seal(ctx, &draft.content, &id)?);
+    update.content = ActiveValue::Set(handler::seal(ctx, &draft.content, &id)?);
     update.age_band = ActiveValue::Set(convert::age_band_to_proto(draft.age_band) as i32);
     update.commission_kind =
         ActiveValue::Set(convert::commission_kind_to_proto(draft.commission_kind) as i32);
@@ -368,12 +369,11 @@ pub async fn update(
         placement_request_id: id.clone(),
         facts: Some(facts(&draft)),
     };
-    support::publish(
+    handler::publish(
         ctx,
         &txn,
         &events::REQUEST_UPDATED,
-        &id,
-        version,
+        (&id, version),
         &event,
         now,
     )
@@ -395,7 +395,7 @@ pub async fn withdraw(
         .map_err(ServiceError::from)?;
     let request = request.into_inner();
     let mut violations = Violations::new();
-    let id = support::check_id(
+    let id = handler::resource_id(
         &request.placement_request_id,
         "placement_request_id",
         &mut violations,
@@ -427,11 +427,11 @@ pub async fn withdraw(
         return Err(closed(&found).into());
     }
     if !request.etag.trim().is_empty() {
-        support::check_etag(&request.etag, found.version)?;
+        handler::require_fresh(&request.etag, found.version, false)?;
     }
     let now = ctx.now();
     let version = found.version + 1;
-    let content: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
+    let content: pb::PlacementRequest = handler::open(ctx, &found.content, &found.id)?;
     let mut update: row::ActiveModel = found.clone().into();
     update.state = ActiveValue::Set(WITHDRAWN.to_owned());
     update.withdrawn_at = ActiveValue::Set(Some(now));
@@ -439,7 +439,7 @@ pub async fn withdraw(
     update.withdrawal_note = ActiveValue::Set(if note.is_empty() {
         None
     } else {
-        Some(support::seal_text(ctx, &note, &id)?)
+        Some(handler::seal_text(ctx, &note, &id)?)
     });
     update.version = ActiveValue::Set(version);
     update.updated_at = ActiveValue::Set(now);
@@ -452,12 +452,11 @@ pub async fn withdraw(
         reason: reason as i32,
         withdrawn_on: Some(convert::date_to_proto(ctx.today())),
     };
-    support::publish(
+    handler::publish(
         ctx,
         &txn,
         &events::REQUEST_WITHDRAWN,
-        &id,
-        version,
+        (&id, version),
         &event,
         now,
     )
@@ -480,7 +479,7 @@ pub async fn list_versions(
         .map_err(ServiceError::from)?;
     let request = request.into_inner();
     let mut violations = Violations::new();
-    let id = support::check_id(
+    let id = handler::resource_id(
         &request.placement_request_id,
         "placement_request_id",
         &mut violations,
@@ -519,7 +518,7 @@ pub async fn list_versions(
         .map(|found| {
             Ok(pb::PlacementRequestVersion {
                 version: u32::try_from(found.version).unwrap_or_default(),
-                placement_request: Some(support::open(
+                placement_request: Some(handler::open(
                     ctx,
                     &found.content,
                     &version_aad(&id, found.version),
@@ -535,13 +534,16 @@ pub async fn list_versions(
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    let access = support::audit_access(
+    support::audit(
+        ctx,
+        &txn,
         &principal,
         AuditAction::Read,
         RESOURCE,
         "ListPlacementRequestVersions",
-    )?;
-    support::audit_one(ctx, &txn, &access, &id).await?;
+        [id.clone()],
+    )
+    .await?;
     txn.commit().await.map_err(ServiceError::from)?;
     Ok(Response::new(pb::ListPlacementRequestVersionsResponse {
         versions,
@@ -562,7 +564,7 @@ pub async fn mark_placed<C: ConnectionTrait>(
         return Ok(false);
     }
     let now = ctx.now();
-    let content: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
+    let content: pb::PlacementRequest = handler::open(ctx, &found.content, &found.id)?;
     let mut update: row::ActiveModel = found.clone().into();
     update.state = ActiveValue::Set(PLACED.to_owned());
     update.version = ActiveValue::Set(found.version + 1);
@@ -572,7 +574,7 @@ pub async fn mark_placed<C: ConnectionTrait>(
     let version = version_row::ActiveModel {
         placement_request_id: ActiveValue::Set(id.to_owned()),
         version: ActiveValue::Set(updated.version),
-        content: ActiveValue::Set(support::seal(
+        content: ActiveValue::Set(handler::seal(
             ctx,
             &answer,
             &version_aad(id, updated.version),
@@ -599,7 +601,7 @@ async fn save_version<C: ConnectionTrait>(
     let model = version_row::ActiveModel {
         placement_request_id: ActiveValue::Set(answer.id.clone()),
         version: ActiveValue::Set(version),
-        content: ActiveValue::Set(support::seal(
+        content: ActiveValue::Set(handler::seal(
             ctx,
             answer,
             &version_aad(&answer.id, version),
@@ -654,9 +656,9 @@ fn to_proto(
     ctx: &ServiceContext,
     found: &row::Model,
 ) -> Result<pb::PlacementRequest, ServiceError> {
-    let content: pb::PlacementRequest = support::open(ctx, &found.content, &found.id)?;
+    let content: pb::PlacementRequest = handler::open(ctx, &found.content, &found.id)?;
     let note = match &found.withdrawal_note {
-        Some(sealed) => Some(support::open_text(ctx, sealed, &found.id)?),
+        Some(sealed) => Some(handler::open_text(ctx, sealed, &found.id)?),
         None => Some(String::new()),
     };
     Ok(to_proto_with(found, content, note))
@@ -682,7 +684,7 @@ fn to_proto_with(
     });
     content.create_time = Some(convert::timestamp_to_proto(found.created_at));
     content.update_time = Some(convert::timestamp_to_proto(found.updated_at));
-    content.etag = support::etag(found.version);
+    content.etag = handler::etag(found.version);
     content.version = u32::try_from(found.version).unwrap_or_default();
     content
 }
