@@ -351,14 +351,15 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
             window.clone(),
         )));
     }
-    tokio::time::sleep_until(window.measure_from).await;
     if args.analyze_after_warmup {
         // The tables start empty: plans cached by the pool's connections while they were tiny
         // (sequential scans) stay until autovacuum's next ANALYZE (up to a minute away)
         // invalidates them, while the tables grow by thousands of rows. A database in service
         // is analyzed; this measures that steady state. `--no-analyze` shows the cold start.
+        tokio::time::sleep_until(window.measure_from - args.warmup / 5).await;
         intake_db.execute_unprepared("ANALYZE").await?;
     }
+    tokio::time::sleep_until(window.measure_from).await;
     let cpu_before = CpuSnapshot::take(SERVERS);
     let window_started = Instant::now();
     let commits_before = count(&intake_db, commits).await?;

@@ -76,9 +76,7 @@ fn split(parts: &[(KeyBasis, u32)]) -> Vec<pb::KeyWeight> {
         .collect()
 }
 
-pub fn etag(version: i64) -> String {
-    format!("v{version}")
-}
+pub use hearth_rpc::handler::etag;
 
 pub fn key(
     year: i32,

@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use hearth_auth::Principal;
-use hearth_bus::{NewEvent, pack_payload};
 use hearth_domain::{Money, MunicipalityCode};
 use hearth_proto::allocation::v1 as pb;
 use hearth_proto::common::v1::AllocationRunKind;
 use hearth_proto::convert::{municipality_code_to_proto, timestamp_to_proto};
 use hearth_proto::events::v1::{AllocationCompleted, MemberShare};
+use hearth_rpc::handler::{self, EventKind};
 use hearth_rpc::idempotency::IdempotencyKey;
 use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
@@ -298,6 +298,12 @@ fn issue_invoices(
         .collect()
 }
 
+/// The event of a stored run.
+const ALLOCATION_COMPLETED: EventKind = EventKind {
+    event_type: "allocation.completed",
+    payload_type: "hearth.events.v1.AllocationCompleted",
+};
+
 /// `allocation.completed`, into the run's transaction.
 async fn publish<C: ConnectionTrait>(
     ctx: &ServiceContext,
@@ -321,20 +327,7 @@ async fn publish<C: ConnectionTrait>(
             })
             .collect(),
     };
-    ctx.outbox
-        .enqueue(
-            txn,
-            NewEvent::new(
-                "allocation.completed",
-                view.id.clone(),
-                1,
-                pack_payload("hearth.events.v1.AllocationCompleted", &event),
-            )
-            .with_occurred_at(now),
-        )
-        .await
-        .map_err(ServiceError::internal)?;
-    Ok(())
+    handler::publish(ctx, txn, &ALLOCATION_COMPLETED, (&view.id, 1), &event, now).await
 }
 
 /// Checks a `CreateAllocationRun` (all but its idempotency key).

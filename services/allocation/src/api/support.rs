@@ -1,7 +1,7 @@
 //! What the allocation handlers share: who may call what, the caller, years, audit records of
 //! changes, refusals, idempotency keys and list pages.
 
-use hearth_audit::{AuditAction, AuditEntry, Purpose, ResourceId, ResourceType};
+use hearth_audit::AuditAction;
 use hearth_auth::{Principal, Role};
 use hearth_domain::MunicipalityCode;
 use hearth_proto::allocation::v1 as pb;
@@ -155,17 +155,16 @@ pub async fn audit_change<C: ConnectionTrait>(
     resource_id: &str,
     method: &str,
 ) -> Result<(), ServiceError> {
-    let purpose =
-        Purpose::parse(&format!("{SERVICE_PATH}{method}")).map_err(ServiceError::internal)?;
-    let entry = AuditEntry::new(
+    hearth_rpc::handler::audit(
+        ctx,
+        conn,
         principal,
         AuditAction::Update,
-        ResourceType::parse(resource_type).map_err(ServiceError::internal)?,
-        ResourceId::parse(resource_id).map_err(ServiceError::internal)?,
-        purpose,
-    );
-    ctx.audit.record(conn, &entry).await?;
-    Ok(())
+        resource_type,
+        &format!("{SERVICE_PATH}{method}"),
+        [resource_id.to_owned()],
+    )
+    .await
 }
 
 /// Maps a domain refusal to the caller's error: a rule of the data (`FAILED_PRECONDITION`).

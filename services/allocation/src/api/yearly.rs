@@ -16,7 +16,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::support::{audit_change, check_year, refuse_if_allocated, stale_etag};
-use crate::convert;
 use crate::store::entities::{budget, key};
 use crate::store::records::{BudgetRecord, KeyRecord, from_json, to_json};
 
@@ -236,13 +235,10 @@ pub async fn change<E: YearTable, C: ConnectionTrait>(
 }
 
 fn check_etag<E: YearTable>(etag: &str, version: i64) -> Result<(), ServiceError> {
-    if etag == convert::etag(version) {
-        Ok(())
-    } else if etag.is_empty() {
-        Err(ServiceError::invalid("etag", E::ETAG_REQUIRED))
-    } else {
-        Err(stale_etag())
+    if etag.trim().is_empty() {
+        return Err(ServiceError::invalid("etag", E::ETAG_REQUIRED));
     }
+    hearth_rpc::handler::require_fresh(etag, version, false)
 }
 
 /// Writes `record` over the stored version `stored` as the next version, at `now`: a change
