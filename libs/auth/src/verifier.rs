@@ -5,8 +5,9 @@
 //! task that reads the JWKS (`jsonwebtoken::jwk::JwkSet`, `DecodingKey::from_jwk`) and swaps
 //! `Inner::keys` behind a lock, refetching when a token names an unknown `kid`.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hearth_domain::{Clock, CountySlug, MunicipalityCode, SystemClock};
@@ -14,6 +15,7 @@ use http::HeaderMap;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use p256::pkcs8::DecodePublicKey;
+use sha2::{Digest, Sha256};
 
 use crate::claims::Claims;
 use crate::error::{AuthError, KeyError};
@@ -52,7 +54,22 @@ struct Inner {
     keys: Vec<(Option<String>, DecodingKey)>,
     validation: Validation,
     clock: Arc<dyn Clock>,
+    /// Tokens verified before, by the SHA-256 of the token: a client sends the same token with
+    /// every call, and an ES256 signature check costs more than the rest of a small call. The
+    /// keys never change in a running verifier, so only the time is checked again on a hit.
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
 }
+
+/// A verified token's principal and validity period.
+#[derive(Clone)]
+struct Verified {
+    principal: Principal,
+    exp: u64,
+    nbf: Option<u64>,
+}
+
+/// How many verified tokens are remembered; when full, the memory starts afresh.
+const VERIFIED_CACHE_ENTRIES: usize = 10_000;
 
 impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -136,6 +153,7 @@ impl TokenVerifier {
                 keys: decoding_keys,
                 validation,
                 clock,
+                verified: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -169,6 +187,29 @@ impl TokenVerifier {
     /// Verifies a token: ES256 signature by a configured key, `iss`, `aud`, `exp` (and `nbf`)
     /// within [`CLOCK_SKEW_LEEWAY`], then the county, then the claim rules of [`Principal`].
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let remembered = self
+            .inner
+            .verified
+            .lock()
+            .ok()
+            .and_then(|verified| verified.get(&digest).cloned());
+        if let Some(known) = remembered {
+            self.check_time(known.exp, known.nbf)?;
+            return Ok(known.principal);
+        }
+        let known = self.verify_signed(token)?;
+        if let Ok(mut verified) = self.inner.verified.lock() {
+            if verified.len() >= VERIFIED_CACHE_ENTRIES {
+                verified.clear();
+            }
+            verified.insert(digest, known.clone());
+        }
+        Ok(known.principal)
+    }
+
+    /// The full check of [`verify`](Self::verify), without the memory of verified tokens.
+    fn verify_signed(&self, token: &str) -> Result<Verified, AuthError> {
         let inner = &*self.inner;
         // An `alg` jsonwebtoken does not know at all, such as `none`, fails here already.
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed {
@@ -200,7 +241,7 @@ impl TokenVerifier {
         let claims: Claims = serde_json::from_value(payload).map_err(|_| AuthError::Malformed {
             reason: "token claims do not have the expected names and types",
         })?;
-        self.check_time(&claims)?;
+        self.check_time(claims.exp, claims.nbf)?;
 
         let county = CountySlug::parse(&claims.county)
             .map_err(|_| AuthError::InvalidClaim { claim: "county" })?;
@@ -215,16 +256,21 @@ impl TokenVerifier {
             .map_err(|_| AuthError::InvalidClaim {
                 claim: "municipality",
             })?;
-        Principal::try_new(claims.sub, county, claims.roles, municipality)
+        let principal = Principal::try_new(claims.sub, county, claims.roles, municipality)?;
+        Ok(Verified {
+            principal,
+            exp: claims.exp,
+            nbf: claims.nbf,
+        })
     }
 
-    fn check_time(&self, claims: &Claims) -> Result<(), AuthError> {
+    fn check_time(&self, exp: u64, nbf: Option<u64>) -> Result<(), AuthError> {
         let now = u64::try_from(self.inner.clock.now_utc().timestamp()).unwrap_or(0);
         let leeway = CLOCK_SKEW_LEEWAY.as_secs();
-        if now >= claims.exp.saturating_add(leeway) {
+        if now >= exp.saturating_add(leeway) {
             return Err(AuthError::Expired);
         }
-        if let Some(not_before) = claims.nbf
+        if let Some(not_before) = nbf
             && not_before > now.saturating_add(leeway)
         {
             return Err(AuthError::NotYetValid);

@@ -72,8 +72,8 @@ pub async fn create(
         .map(|number| ctx.keyring.blind_index_pin(number))
         .collect();
 
-    // Two attempts: a concurrent registration of the same household can win the race for the
-    // open-member keys; the second attempt then finds it and links to it.
+    // Two attempts: a concurrent call can win the race for the open-member keys or for the
+    // idempotency key; the second attempt then finds what it committed and answers from it.
     for attempt in 0..2 {
         let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
         if let Some(first) = key.find(&txn).await? {
@@ -109,7 +109,13 @@ pub async fn create(
             update.repeat_count = ActiveValue::Set(existing.repeat_count.saturating_add(1));
             update.last_repeat_at = ActiveValue::Set(Some(now));
             update.update(&txn).await.map_err(ServiceError::from)?;
-            key.remember(&txn, &existing.id, LINKED, now).await?;
+            match key.remember(&txn, &existing.id, LINKED, now).await {
+                Err(ServiceError::Aborted { .. }) if attempt == 0 => {
+                    txn.rollback().await.map_err(ServiceError::from)?;
+                    continue;
+                }
+                outcome => outcome?,
+            }
             txn.commit().await.map_err(ServiceError::from)?;
             tracing::info!(interest_registration_id = %existing.id, "registration linked to the household's open registration");
             return Ok(Response::new(receipt(
@@ -196,7 +202,13 @@ pub async fn create(
             now,
         )
         .await?;
-        key.remember(&txn, &id, CREATED, now).await?;
+        match key.remember(&txn, &id, CREATED, now).await {
+            Err(ServiceError::Aborted { .. }) if attempt == 0 => {
+                txn.rollback().await.map_err(ServiceError::from)?;
+                continue;
+            }
+            outcome => outcome?,
+        }
         txn.commit().await.map_err(ServiceError::from)?;
         ctx.outbox.notify_relay();
         tracing::info!(interest_registration_id = %id, home_municipality = %draft.home_municipality, "interest registered");
