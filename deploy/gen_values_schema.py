@@ -103,6 +103,20 @@ FEE_LEVEL = obj(
     required=["code", "name", "monthlyFeeOre"],
 )
 
+ASSESSMENT = obj(
+    {
+        "timeLimitDays": {"type": "integer", "minimum": 1},
+        "retentionDays": {"type": "integer", "minimum": 1},
+        "priority": {
+            "type": "array",
+            "items": string(
+                "a rule of the assessment queue's priority list",
+                pattern=r"^(age_band_(0_6|7_12|13_20)|commission_kind_[a-z_]+|earlier_experience)$",
+            ),
+        },
+    },
+)
+
 SCHEMA = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Hearth chart values (one release per county)",
@@ -120,6 +134,7 @@ SCHEMA = {
                     "existingConfigMap": string(pattern=r"^$|^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"),
                     "members": {"type": "array", "items": MEMBER},
                     "feeLevels": {"type": "array", "items": FEE_LEVEL},
+                    "assessment": ASSESSMENT,
                 },
                 required=["slug", "scbCode", "name"],
             ),

@@ -167,6 +167,19 @@ code = {{ .code | toJson }}
 name = {{ .name | toJson }}
 monthly_fee_ore = {{ int64 .monthlyFeeOre }}
 {{- end }}
+{{- with .Values.county.assessment }}
+
+[assessment]
+{{- with .timeLimitDays }}
+time_limit_days = {{ int64 . }}
+{{- end }}
+{{- with .retentionDays }}
+retention_days = {{ int64 . }}
+{{- end }}
+{{- with .priority }}
+priority = {{ . | toJson }}
+{{- end }}
+{{- end }}
 {{ end -}}
 
 {{/*
