@@ -84,9 +84,8 @@ pub fn decode_token(
 /// ```ignore
 /// let page = Page::check(request.page_size, &request.page_token, &filters, 50, 200, &mut violations);
 /// violations.finish()?;
-/// let mut query = entity::Entity::find();                                  // + filters
-/// if let Some(after) = &page.after { query = query.filter(newest_first_after(Col::CreatedAt, Col::Id, after)); }
-/// let mut rows = query.order_by_desc(Col::CreatedAt).order_by_desc(Col::Id).limit(page.fetch_limit()).all(&txn).await?;
+/// let query = entity::Entity::find();                                      // + filters
+/// let mut rows = page.newest_first(query, Col::CreatedAt, Col::Id).all(&txn).await?;
 /// let next_page_token = page.finish(&mut rows, |row| Position { time: row.created_at, id: row.id.clone() });
 /// ```
 #[derive(Debug, Clone)]
@@ -135,6 +134,26 @@ impl Page {
         }
     }
 
+    /// `select` narrowed to this page of a newest-first list ordered by `(time, id)`: the rows
+    /// after the token's position, in that order, one more than the page (see
+    /// [`finish`](Self::finish)).
+    pub fn newest_first<E: sea_orm::EntityTrait>(
+        &self,
+        select: sea_orm::Select<E>,
+        time: E::Column,
+        id: E::Column,
+    ) -> sea_orm::Select<E> {
+        use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+        let select = match &self.after {
+            Some(after) => select.filter(newest_first_after(time, id, after)),
+            None => select,
+        };
+        select
+            .order_by_desc(time)
+            .order_by_desc(id)
+            .limit(self.fetch_limit())
+    }
+
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch_limit(&self) -> u64 {
         self.size + 1
@@ -156,7 +175,7 @@ impl Page {
 
 /// The keyset condition of a newest-first list ordered by `(time, id)` descending: the rows
 /// after `position`.
-pub fn newest_first_after<T, I>(time: T, id: I, position: &Position) -> sea_orm::Condition
+fn newest_first_after<T, I>(time: T, id: I, position: &Position) -> sea_orm::Condition
 where
     T: sea_orm::ColumnTrait,
     I: sea_orm::ColumnTrait,

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tonic::Request;
 
 use super::support::{
-    INVOICE_ID, INVOICE_READERS, Page, RUN_ID, accept, check_year, collect, own_only,
+    INVOICE_ID, INVOICE_READERS, RUN_ID, accept, check_year, collect, list_page, own_only,
 };
 use crate::convert;
 use crate::store::entities::invoice;
@@ -45,7 +45,7 @@ pub async fn list(
 ) -> Result<pb::ListInvoicesResponse, ServiceError> {
     let (principal, request) = accept(request, INVOICE_READERS)?;
     let mut violations = Violations::new();
-    let page = Page::check(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
+    let page = list_page(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
     let filters = Filters::check(&request, &mut violations);
     violations.finish()?;
     let municipalities = visible(&principal, filters.municipalities)?;
@@ -65,7 +65,7 @@ pub async fn list(
         query = query.filter(invoice::Column::State.is_in(request.states.clone()));
     }
     let mut rows = page
-        .select(query, invoice::Column::IssueTime, invoice::Column::Id)
+        .newest_first(query, invoice::Column::IssueTime, invoice::Column::Id)
         .all(&ctx.db)
         .await?;
     let next_page_token = page.finish(&mut rows, |last| Position {

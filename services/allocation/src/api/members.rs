@@ -6,7 +6,7 @@ use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use tonic::Request;
 
-use super::support::{Page, READERS, accept};
+use super::support::{READERS, accept, list_page};
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 200;
@@ -17,7 +17,7 @@ pub fn list(
 ) -> Result<pb::ListMembersResponse, ServiceError> {
     let (_, request) = accept(request, READERS)?;
     let mut violations = Violations::new();
-    let page = Page::check(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
+    let page = list_page(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
     let member_on = request.member_on.as_ref().and_then(|date| {
         let parsed = convert::date(date);
         if parsed.is_none() {

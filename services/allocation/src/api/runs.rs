@@ -21,9 +21,9 @@ use tonic::Request;
 
 use super::compute::{Computed, RunAsk, compute};
 use super::support::{
-    FINANCE, INVOICE_ISSUED, INVOICE_SUPERSEDED, KIND_ANNUAL, KIND_SETTLEMENT, Page, READERS,
-    RUN_ID, STATE_COMPLETED, STATE_SUPERSEDED, accept, audit_change, check_year, idempotency_key,
-    own_only,
+    FINANCE, INVOICE_ISSUED, INVOICE_SUPERSEDED, KIND_ANNUAL, KIND_SETTLEMENT, READERS, RUN_ID,
+    STATE_COMPLETED, STATE_SUPERSEDED, accept, audit_change, check_year, idempotency_key,
+    list_page, own_only,
 };
 use crate::convert;
 use crate::domain::Membership;
@@ -105,7 +105,7 @@ pub async fn list(
 ) -> Result<pb::ListAllocationRunsResponse, ServiceError> {
     let (principal, request) = accept(request, READERS)?;
     let mut violations = Violations::new();
-    let page = Page::check(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
+    let page = list_page(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
     check_list_filters(&request, &mut violations);
     violations.finish()?;
     let mut query = run::Entity::find();
@@ -119,7 +119,7 @@ pub async fn list(
         query = query.filter(run::Column::State.is_in(request.states.clone()));
     }
     let mut rows = page
-        .select(query, run::Column::CreateTime, run::Column::Id)
+        .newest_first(query, run::Column::CreateTime, run::Column::Id)
         .all(&ctx.db)
         .await?;
     let next_page_token = page.finish(&mut rows, |last| Position {

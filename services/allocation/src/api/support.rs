@@ -7,13 +7,10 @@ use hearth_domain::MunicipalityCode;
 use hearth_proto::allocation::v1 as pb;
 use hearth_proto::common::v1::AllocationRunKind;
 use hearth_rpc::idempotency::IdempotencyKey;
-use hearth_rpc::paging::{self, Position};
+use hearth_rpc::paging::Page;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter};
 use tonic::{Request, Response, Status};
 
 use crate::domain::AllocationError;
@@ -255,66 +252,20 @@ list_requests!(
     pb::ListInvoicesRequest,
 );
 
-/// One page of a list (`hearth_rpc::paging`): its size, where it starts, and the fingerprint of
-/// the filters its tokens are bound to.
-pub struct Page {
-    pub size: u64,
-    pub after: Option<Position>,
-    fingerprint: [u8; 8],
-}
-
-impl Page {
-    /// Checks the page size (`default` for 0, at most `max`) and the page token of `request`.
-    pub fn check<R: ListRequest>(
-        request: &R,
-        default: u32,
-        max: u32,
-        violations: &mut Violations,
-    ) -> Self {
-        let size = paging::page_size(request.page_size(), default, max, "page_size");
-        let size = collect(violations, "page_size", size).unwrap_or(u64::from(default));
-        let fingerprint = paging::fingerprint(&[&request.filters()]);
-        let after = paging::decode_token(request.page_token(), fingerprint, "page_token");
-        let after = collect(violations, "page_token", after).flatten();
-        Self {
-            size,
-            after,
-            fingerprint,
-        }
-    }
-
-    /// The rows of `select` on this page, newest first (`time`, then `id`), and one more to
-    /// tell whether a next page exists.
-    pub fn select<E: EntityTrait>(
-        &self,
-        select: Select<E>,
-        time: E::Column,
-        id: E::Column,
-    ) -> Select<E> {
-        let select = match &self.after {
-            Some(Position { time: at, id: last }) => select.filter(
-                Condition::any()
-                    .add(time.lt(*at))
-                    .add(Condition::all().add(time.eq(*at)).add(id.lt(last.as_str()))),
-            ),
-            None => select,
-        };
-        select
-            .order_by_desc(time)
-            .order_by_desc(id)
-            .limit(self.size + 1)
-    }
-
-    /// Cuts `rows` (at most one more than the page) to the page; returns the next page's token,
-    /// empty on the last page.
-    pub fn finish<T>(&self, rows: &mut Vec<T>, position: impl Fn(&T) -> Position) -> String {
-        let size = usize::try_from(self.size).unwrap_or(usize::MAX);
-        if rows.len() <= size {
-            return String::new();
-        }
-        rows.truncate(size);
-        rows.last().map_or_else(String::new, |last| {
-            paging::encode_token(&position(last), self.fingerprint)
-        })
-    }
+/// One page of a list request, checked by `hearth_rpc::paging::Page` with its tokens bound to
+/// the request's filters.
+pub fn list_page<R: ListRequest>(
+    request: &R,
+    default: u32,
+    max: u32,
+    violations: &mut Violations,
+) -> Page {
+    Page::check(
+        request.page_size(),
+        request.page_token(),
+        &request.filters(),
+        default,
+        max,
+        violations,
+    )
 }

@@ -14,11 +14,11 @@ use hearth_proto::events::v1::{
     FamilyApproved, FamilyAvailabilityChanged, FamilyContact, FamilyContactAdult,
     FamilyProfileFacts, FamilyUpdated, HouseholdDetails, TrainingCompleted,
 };
-use hearth_rpc::paging::{self, Position};
+use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    TransactionTrait,
 };
 use tonic::{Request, Response, Status};
 
@@ -259,18 +259,9 @@ pub async fn list(
             row::Column::BasicTrainingStatus.is_in(request.basic_training_statuses.clone()),
         );
     }
-    if let Some(after) = &page.after {
-        query = query.filter(paging::newest_first_after(
-            row::Column::CreatedAt,
-            row::Column::Id,
-            after,
-        ));
-    }
     let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
-    let mut rows = query
-        .order_by_desc(row::Column::CreatedAt)
-        .order_by_desc(row::Column::Id)
-        .limit(page.fetch_limit())
+    let mut rows = page
+        .newest_first(query, row::Column::CreatedAt, row::Column::Id)
         .all(&txn)
         .await
         .map_err(ServiceError::from)?;

@@ -14,12 +14,11 @@ use hearth_proto::events::v1::{
 };
 use hearth_proto::intake::v1 as pb;
 use hearth_rpc::handler;
-use hearth_rpc::paging::{self, Page, Position};
+use hearth_rpc::paging::{Page, Position};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
 use tonic::{Request, Response, Status};
 
@@ -342,18 +341,9 @@ pub async fn list(
     if let Some(to) = to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
-    if let Some(after) = &page.after {
-        query = query.filter(paging::newest_first_after(
-            row::Column::CreatedAt,
-            row::Column::Id,
-            after,
-        ));
-    }
     let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
-    let mut rows = query
-        .order_by_desc(row::Column::CreatedAt)
-        .order_by_desc(row::Column::Id)
-        .limit(page.fetch_limit())
+    let mut rows = page
+        .newest_first(query, row::Column::CreatedAt, row::Column::Id)
         .all(&txn)
         .await
         .map_err(ServiceError::from)?;
