@@ -48,6 +48,8 @@ SECRET_NAME = string(
     maxLength=253,
 )
 SECRET_KEY = string(pattern=r"^[-._a-zA-Z0-9]+$", minLength=1)
+LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+DURATION = r"^[0-9]+(ms|s|m|h)$"
 
 SERVICE = obj(
     {
@@ -182,6 +184,26 @@ SCHEMA = {
                     "logFormat": {"enum": ["auto", "pretty", "json"]},
                     "logFilter": string(),
                     "sampleRatio": {"type": "number", "minimum": 0, "maximum": 1},
+                    "metricsPort": {"type": "integer", "minimum": 1024, "maximum": 65535,
+                                    "not": {"const": 50051}},
+                }
+            ),
+            "monitoring": obj(
+                {
+                    "scrapeAnnotations": {"type": "boolean"},
+                    "runbookUrl": string(pattern=r"^https?://[^#\s]+$"),
+                    "dashboard": obj({"enabled": {"type": "boolean"}, "labels": LABELS,
+                                      "annotations": LABELS}),
+                    "rules": obj({"enabled": {"type": "boolean"}, "labels": LABELS}),
+                    "prometheusRule": obj({"enabled": {"type": "boolean"}, "labels": LABELS}),
+                    "podMonitor": obj(
+                        {
+                            "enabled": {"type": "boolean"},
+                            "labels": LABELS,
+                            "interval": string(pattern=DURATION),
+                            "scrapeTimeout": string(pattern=DURATION),
+                        }
+                    ),
                 }
             ),
             "extraSettings": {
@@ -215,6 +237,7 @@ SCHEMA = {
                 {
                     "enabled": {"type": "boolean"},
                     "ingressFrom": PEERS,
+                    "metricsFrom": PEERS,
                     "egress": obj(
                         {
                             "nats": obj({"ports": PORTS, "to": PEERS}, required=["ports", "to"]),

@@ -12,12 +12,17 @@ overlays, and asserts what must hold whatever a platform team does with them.
   escalation, no capabilities, no service-account token; every service has gRPC health probes,
   a headless Service, a PodDisruptionBudget and a NetworkPolicy; intake has an autoscaler.
 - The county file each example renders is the county's file in counties/.
+- Monitoring: every service pod serves metrics on port 9464 (`metrics`, the listen setting,
+  prometheus.io annotations, let in by its NetworkPolicy); the chart ships the dashboard and the
+  alert rules (narrowed to its county) as ConfigMaps, and with the flags on a PrometheusRule with
+  the same rules and a PodMonitor that selects every service pod.
 
 Writes the rendered manifests to DIR (for schema validation) and prints one PASS or FAIL line
 per check, then "N passed, N failed"; exits 1 if any failed.
 """
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -32,6 +37,8 @@ CHART = ROOT / "helm" / "hearth"
 COUNTIES = ["dalarna", "jonkoping"]
 SERVICES = ["intake", "assessment", "matching", "training", "followup", "allocation"]
 KUBE_VERSION = "1.30.0"
+METRICS_PORT = 9464
+MONITORING = CHART / "monitoring"
 
 results = []
 
@@ -295,6 +302,100 @@ def check_services(label, docs, services=True, migrate=True, yearly=True, hook=F
     check(f"{label}: {what}", not problems, problems)
 
 
+def check_metrics_endpoints(label, docs):
+    """Every service pod serves /metrics on 9464, says so, and its NetworkPolicy lets Prometheus in."""
+    problems = []
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    deployments = [d for d in docs if d["kind"] == "Deployment"]
+    for deployment in deployments:
+        name = deployment["metadata"]["name"]
+        template = deployment["spec"]["template"]
+        container = template["spec"]["containers"][0]
+        ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+        if ports.get("metrics") != METRICS_PORT:
+            problems.append(f"{name}: no container port metrics={METRICS_PORT} ({ports})")
+        env = effective_env(docs, container)
+        if env.get("HEARTH__TELEMETRY__METRICS_LISTEN") != f"0.0.0.0:{METRICS_PORT}":
+            problems.append(f"{name}: HEARTH__TELEMETRY__METRICS_LISTEN is {env.get('HEARTH__TELEMETRY__METRICS_LISTEN')!r}")
+        annotations = template["metadata"].get("annotations", {})
+        expected = {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
+                    "prometheus.io/path": "/metrics"}
+        if any(annotations.get(key) != value for key, value in expected.items()):
+            problems.append(f"{name}: scrape annotations {annotations}")
+        pod_labels = template["metadata"]["labels"]
+        admitted = any(
+            labels_match(p["spec"]["podSelector"].get("matchLabels", {}), pod_labels)
+            and any(any(port.get("port") == METRICS_PORT for port in rule.get("ports", []))
+                    and any("namespaceSelector" in peer for peer in rule.get("from", []))
+                    for rule in p["spec"].get("ingress", []))
+            for p in policies)
+        if not admitted:
+            problems.append(f"{name}: no NetworkPolicy lets Prometheus reach port {METRICS_PORT}")
+    check(f"{label}: {len(deployments)} Deployments serve metrics on {METRICS_PORT} (port, setting, "
+          "annotations, NetworkPolicy)", deployments and not problems, problems)
+
+
+def check_monitoring_configmaps(label, docs, slug):
+    """The dashboard and the county's alert rules, as the chart ships them."""
+    configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    dashboard = configmaps.get(f"hearth-{slug}-dashboard")
+    expected = json.loads((MONITORING / "dashboard.json").read_text(encoding="utf-8"))
+    check(f"{label}: dashboard ConfigMap for Grafana's sidecar (grafana_dashboard=1) holds dashboard.json",
+          dashboard is not None
+          and dashboard["metadata"]["labels"].get("grafana_dashboard") == "1"
+          and json.loads(dashboard["data"]["hearth-pipeline.json"]) == expected,
+          "missing, unlabelled or different" if dashboard else f"no ConfigMap hearth-{slug}-dashboard")
+    rules = configmaps.get(f"hearth-{slug}-alert-rules")
+    problems = []
+    groups = []
+    if rules is None:
+        problems.append(f"no ConfigMap hearth-{slug}-alert-rules")
+    else:
+        groups = yaml.safe_load(rules["data"]["hearth-alerts.yaml"])["groups"]
+        source = yaml.safe_load((MONITORING / "alerts.yaml").read_text(encoding="utf-8"))["groups"]
+        names = [r["alert"] for g in groups for r in g["rules"]]
+        if names != [r["alert"] for g in source for r in g["rules"]]:
+            problems.append(f"alerts {names} are not those of alerts.yaml")
+        if [g["name"] for g in groups] != [f"hearth-{slug}"]:
+            problems.append(f"groups {[g['name'] for g in groups]}")
+        for rule in (r for g in groups for r in g["rules"]):
+            if f'hearth_county="{slug}"' not in rule["expr"] or 'hearth_county!=""' in rule["expr"]:
+                problems.append(f"{rule['alert']}: not narrowed to hearth_county=\"{slug}\"")
+            if not rule["annotations"].get("runbook_url", "").startswith("https://"):
+                problems.append(f"{rule['alert']}: no runbook_url")
+    check(f"{label}: alert rules ConfigMap holds alerts.yaml narrowed to county {slug}",
+          not problems, problems)
+    return groups
+
+
+def check_operator_objects(label, docs, groups):
+    """With the flags on: a PrometheusRule with the ConfigMap's rules, a PodMonitor selecting
+    every service pod's `metrics` port."""
+    problems = []
+    rules = [d for d in docs if d["kind"] == "PrometheusRule"]
+    monitors = [d for d in docs if d["kind"] == "PodMonitor"]
+    if len(rules) != 1 or rules[0]["spec"]["groups"] != groups:
+        problems.append(f"{len(rules)} PrometheusRules, or groups differ from the rules ConfigMap")
+    if len(monitors) != 1:
+        problems.append(f"{len(monitors)} PodMonitors")
+    else:
+        monitor = monitors[0]["spec"]
+        selector = monitor["selector"]
+        ports = {e["port"] for e in monitor["podMetricsEndpoints"]}
+        for doc, spec in pod_specs(docs):
+            pod_labels = (doc["spec"]["template"] if doc["kind"] != "CronJob"
+                          else doc["spec"]["jobTemplate"]["spec"]["template"])["metadata"]["labels"]
+            selected = labels_match(selector["matchLabels"], pod_labels) and all(
+                pod_labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", []))
+            named = {p.get("name") for c in spec["containers"] for p in c.get("ports", [])}
+            if (doc["kind"] == "Deployment") != selected:
+                problems.append(f"{doc['kind']}/{doc['metadata']['name']}: selected={selected}")
+            if selected and not ports <= named:
+                problems.append(f"{doc['metadata']['name']}: no port {ports}")
+    check(f"{label}: PrometheusRule = the rules ConfigMap; PodMonitor selects exactly the service pods",
+          not problems, problems)
+
+
 def county_file_of(docs):
     for doc in docs:
         if doc["kind"] == "ConfigMap" and "county.toml" in doc.get("data", {}) and \
@@ -351,8 +452,20 @@ def main():
         check(f"{slug} (helm): the rendered county file is counties/{slug}.toml",
               rendered is not None and tomllib.loads(rendered) == expected,
               "differs (helm/counties/{slug}.yaml members or feeLevels)")
+        check_metrics_endpoints(f"{slug} (helm)", docs)
+        groups = check_monitoring_configmaps(f"{slug} (helm)", docs, slug)
+        if slug == COUNTIES[0]:
+            result = helm_template(args.helm, slug, "--values", f"helm/counties/{slug}.yaml",
+                                   "--set", "monitoring.prometheusRule.enabled=true",
+                                   "--set", "monitoring.podMonitor.enabled=true")
+            check(f"helm template renders {slug} with the PrometheusRule and PodMonitor",
+                  result.returncode == 0, result.stderr.strip())
+            if result.returncode == 0:
+                (args.out / f"helm-{slug}-operator.yaml").write_text(result.stdout, encoding="utf-8")
+                check_operator_objects(f"{slug} (helm, operator)", documents(result.stdout), groups)
     for slug in COUNTIES:
         if slug in kustomize_renders:
+            check_metrics_endpoints(f"{slug} (kustomize)", kustomize_renders[f"{slug}/{slug}"])
             check_hardening(f"{slug} (kustomize)", kustomize_renders[slug])
             check_services(f"{slug} (kustomize)", kustomize_renders[f"{slug}/{slug}"], migrate=False)
             check_services(f"{slug} (kustomize migrate)", kustomize_renders[f"{slug}/migrate"],

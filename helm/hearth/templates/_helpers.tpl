@@ -350,3 +350,24 @@ priorityClassName: {{ . }}
     - protocol: TCP
       port: 53
 {{- end -}}
+
+{{/*
+Monitoring files (helm/hearth/monitoring/). The rule file as it is covers every county
+(hearth_county!=""): the chart narrows it to the release's county, names the group after the
+county and points runbook_url at monitoring.runbookUrl.
+*/}}
+{{- define "hearth.dashboard" -}}
+{{- $dashboard := .Files.Get "monitoring/dashboard.json" -}}
+{{- if not $dashboard }}{{ fail "monitoring/dashboard.json is missing from the chart" }}{{ end -}}
+{{- $dashboard -}}
+{{- end -}}
+
+{{- define "hearth.alertRules" -}}
+{{- $slug := include "hearth.slug" . -}}
+{{- $rules := .Files.Get "monitoring/alerts.yaml" -}}
+{{- if not (contains "  - name: hearth\n" $rules) }}{{ fail "monitoring/alerts.yaml is missing from the chart or has no group `hearth`" }}{{ end -}}
+{{- $rules = replace "hearth_county!=\"\"" (printf "hearth_county=%q" $slug) $rules -}}
+{{- $rules = replace "https://github.com/example/hearth/blob/main/docs/operations.md" .Values.monitoring.runbookUrl $rules -}}
+{{- $rules = replace "  - name: hearth\n" (printf "  - name: hearth-%s\n" $slug) $rules -}}
+{{- $rules -}}
+{{- end -}}

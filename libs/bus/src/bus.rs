@@ -111,6 +111,9 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     /// The county whose streams this bus uses.
     fn county(&self) -> &str;
 
+    /// `messaging.system` in spans and metrics: `nats`, or `embedded` for the in-process bus.
+    fn messaging_system(&self) -> &'static str;
+
     /// Creates the county's event and dead-letter streams if they are missing.
     async fn ensure_streams(&self) -> Result<(), BusError>;
 
@@ -153,6 +156,10 @@ pub trait EventConsumer: Send + Sync {
     /// acknowledgement delay has passed, then new messages, oldest first. Returns as soon as
     /// at least one is ready, or empty after `wait`.
     async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
+
+    /// Messages for this consumer it has not acknowledged yet: waiting to be delivered plus
+    /// delivered and unsettled.
+    async fn lag(&self) -> Result<u64, BusError>;
 }
 
 /// How a delivery is settled; implemented by each bus.

@@ -300,6 +300,10 @@ impl InProcessBus {
 
 #[async_trait]
 impl EventBus for InProcessBus {
+    fn messaging_system(&self) -> &'static str {
+        "embedded"
+    }
+
     fn county(&self) -> &str {
         self.inner.subjects.county()
     }
@@ -442,6 +446,33 @@ impl EventConsumer for InProcessConsumer {
                 () = tokio::time::sleep_until(wake_at) => {}
             }
         }
+    }
+
+    async fn lag(&self) -> Result<u64, BusError> {
+        let db = &self.bus.inner.db;
+        let state = self.state(db).await?;
+        let unsettled = query_one(
+            db,
+            "SELECT COUNT(*) AS n FROM bus_pending WHERE consumer = ?",
+            [self.name.clone().into()],
+        )
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+        // Messages past the cursor that the filter takes; subjects are matched here because
+        // the filter's wildcards are NATS's, not SQL's.
+        let waiting = db
+            .query_all_raw(statement(
+                "SELECT subject FROM bus_messages WHERE seq > ?",
+                [state.cursor.into()],
+            ))
+            .await?
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", "subject").ok())
+            .filter(|subject| subject_matches(&state.filter_subject, subject))
+            .count();
+        Ok(u64::try_from(unsettled).unwrap_or(0) + waiting as u64)
     }
 }
 

@@ -350,6 +350,10 @@ impl NatsBus {
 
 #[async_trait]
 impl EventBus for NatsBus {
+    fn messaging_system(&self) -> &'static str {
+        "nats"
+    }
+
     fn county(&self) -> &str {
         self.subjects.county()
     }
@@ -562,6 +566,17 @@ impl EventConsumer for NatsConsumer {
             }
         }
         Ok(deliveries)
+    }
+
+    async fn lag(&self) -> Result<u64, BusError> {
+        let info = self
+            .consumer
+            .get_info()
+            .await
+            .map_err(|error| self.unavailable(&error))?;
+        Ok(info
+            .num_pending
+            .saturating_add(u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX)))
     }
 }
 

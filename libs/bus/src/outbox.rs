@@ -11,7 +11,7 @@ use hearth_proto::events::v1::EventEnvelope;
 use prost::Message as _;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use tokio::sync::Notify;
 
@@ -26,6 +26,15 @@ pub const MAX_ENVELOPE_BYTES: usize = 512 * 1024;
 
 /// How long sent rows are kept by default (the replay window).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// What waits in an outbox ([`Outbox::backlog`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Unsent rows.
+    pub events: u64,
+    /// When the oldest unsent row was written.
+    pub oldest: Option<DateTime<Utc>>,
+}
 
 /// Writes events into `hearth_outbox` for one county and producing service. Cheap to clone;
 /// clones share the relay's wake-up.
@@ -167,6 +176,22 @@ impl Outbox {
             .filter(outbox::Column::SentAt.is_null())
             .count(db)
             .await?)
+    }
+
+    /// How many rows are unsent and when the oldest of them was written.
+    pub async fn backlog<C: ConnectionTrait>(&self, db: &C) -> Result<Backlog, BusError> {
+        let events = self.unsent_count(db).await?;
+        let oldest = if events == 0 {
+            None
+        } else {
+            outbox::Entity::find()
+                .filter(outbox::Column::SentAt.is_null())
+                .order_by_asc(outbox::Column::Id)
+                .one(db)
+                .await?
+                .map(|row| row.created_at)
+        };
+        Ok(Backlog { events, oldest })
     }
 
     /// Deletes rows sent before `before`; returns how many.

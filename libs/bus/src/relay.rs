@@ -30,6 +30,7 @@ use tracing::Instrument as _;
 use crate::backoff::Backoff;
 use crate::bus::{EventBus, OutgoingMessage};
 use crate::entities::outbox;
+use crate::metrics;
 use crate::{BusError, Outbox};
 
 /// How the relay paces itself.
@@ -296,8 +297,12 @@ impl OutboxRelay {
                     sent_ids.push(row.id);
                     pass.published += 1;
                     pass.duplicates += u64::from(duplicate);
+                    if !duplicate {
+                        metrics::published(&self.outbox, &row.event_type);
+                    }
                 }
                 Err(error) => {
+                    metrics::publish_failed(&self.outbox);
                     failure = Some((row.id, error));
                     break;
                 }
@@ -339,11 +344,19 @@ impl OutboxRelay {
     async fn publish_row(&self, row: &outbox::Model) -> Result<bool, BusError> {
         let stored: BTreeMap<String, String> =
             serde_json::from_str(&row.headers).unwrap_or_default();
+        // Attributes after OpenTelemetry's messaging conventions; never the payload.
         let span = tracing::info_span!(
             "outbox.publish",
+            otel.name = format!("send {}", row.event_type),
             otel.kind = "producer",
-            event_type = %row.event_type,
-            event_id = %row.event_id,
+            messaging.system = self.bus.messaging_system(),
+            messaging.operation.type = "send",
+            messaging.operation.name = "publish",
+            messaging.destination.name = %row.subject,
+            messaging.message.id = %row.event_id,
+            hearth.event_type = %row.event_type,
+            hearth.service = self.outbox.producer(),
+            otel.status_code = tracing::field::Empty,
         );
         set_parent_from_headers(&span, &stored);
         async {
@@ -365,8 +378,11 @@ impl OutboxRelay {
             );
             Ok(ack.duplicate)
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await
+        .inspect_err(|_| {
+            span.record("otel.status_code", "ERROR");
+        })
     }
 }
 

@@ -32,6 +32,7 @@ use tracing::Instrument as _;
 use crate::backoff::{Backoff, exponential, with_jitter};
 use crate::bus::{ConsumerSpec, Delivery, EventBus, EventConsumer};
 use crate::envelope::timestamp;
+use crate::metrics;
 use crate::subject::validate_event_type;
 use crate::{BusError, Inbox};
 
@@ -149,9 +150,22 @@ impl Subscription {
         };
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let mut bound: Option<Box<dyn EventConsumer>> = None;
+        let mut next_lag_sample = tokio::time::Instant::now();
+        metrics::consumer_started(&worker.consumer);
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
+            }
+            if let Some(consumer) = bound.as_ref()
+                && tokio::time::Instant::now() >= next_lag_sample
+            {
+                next_lag_sample = tokio::time::Instant::now() + metrics::SAMPLE_INTERVAL;
+                match consumer.lag().await {
+                    Ok(lag) => metrics::consumer_lag(&worker.consumer, lag),
+                    Err(error) => {
+                        tracing::debug!(consumer = %worker.consumer, %error, "could not read the consumer's lag")
+                    }
+                }
             }
             let consumer = match bound.as_ref() {
                 Some(consumer) => consumer,
@@ -233,14 +247,21 @@ impl Worker {
             settle(delivery.ack().await, "ack a skipped event");
             return;
         }
+        metrics::delivered(&self.consumer, delivery.delivered_count());
+        // Attributes after OpenTelemetry's messaging conventions; never the payload.
         let span = tracing::info_span!(
             "event.handle",
+            otel.name = format!("process {}", envelope.event_type),
             otel.kind = "consumer",
-            event_type = %envelope.event_type,
-            event_id = %envelope.event_id,
-            consumer = %self.consumer,
-            attempt = delivery.delivered_count(),
-            outcome = tracing::field::Empty,
+            messaging.system = self.bus.messaging_system(),
+            messaging.operation.type = "process",
+            messaging.destination.name = delivery.subject(),
+            messaging.consumer.group.name = %self.consumer,
+            messaging.message.id = %envelope.event_id,
+            hearth.event_type = %envelope.event_type,
+            hearth.attempt = delivery.delivered_count(),
+            hearth.outcome = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
         );
         hearth_telemetry::propagation::set_parent_from_headers(&span, delivery.headers());
         self.apply(delivery, envelope).instrument(span).await;
@@ -249,6 +270,20 @@ impl Worker {
     async fn apply(&self, delivery: Delivery, envelope: EventEnvelope) {
         let attempt = delivery.delivered_count();
         let span = tracing::Span::current();
+        let started = std::time::Instant::now();
+        let record = |outcome: &'static str| {
+            span.record("hearth.outcome", outcome);
+            if matches!(outcome, "retry" | "dead_lettered") {
+                span.record("otel.status_code", "ERROR");
+            }
+            metrics::processed(
+                &self.consumer,
+                self.bus.messaging_system(),
+                &envelope.event_type,
+                outcome,
+                started.elapsed(),
+            );
+        };
         // A handler that runs long keeps its delivery: tell the bus it is in progress every half
         // ack_wait, so that it is not redelivered meanwhile.
         let outcome = {
@@ -272,22 +307,22 @@ impl Worker {
         };
         match outcome {
             Ok(Outcome::Applied) => {
-                span.record("outcome", "applied");
+                record("applied");
                 settle(delivery.ack().await, "ack an applied event");
             }
             Ok(Outcome::Duplicate) => {
-                span.record("outcome", "duplicate");
+                record("duplicate");
                 tracing::debug!("event already applied; skipped");
                 settle(delivery.ack().await, "ack a duplicate event");
             }
             Err(HandlerError::Retry(error)) if attempt < self.retry.max_attempts => {
-                span.record("outcome", "retry");
+                record("retry");
                 let delay = self.retry.delay_after(attempt);
                 tracing::warn!(%error, attempt, max_attempts = self.retry.max_attempts, retry_in = ?delay, "event handler failed; will retry");
                 settle(delivery.nak(delay).await, "nak a failed event");
             }
             Err(error) => {
-                span.record("outcome", "dead_lettered");
+                record("dead_lettered");
                 self.dead_letter(delivery, Some(envelope), error.to_string())
                     .await;
             }
@@ -348,6 +383,7 @@ impl Worker {
         };
         match self.bus.dead_letter(dead_letter, delivery.msg_id()).await {
             Ok(_) => {
+                metrics::dead_lettered(&self.consumer);
                 tracing::error!(%error, attempts, "event dead-lettered");
                 settle(delivery.term().await, "terminate a dead-lettered event");
             }

@@ -270,6 +270,9 @@ pub struct TelemetrySettings {
     pub otlp_endpoint: Option<String>,
     /// Share of new traces to sample (head sampling), 0.0 to 1.0.
     pub sample_ratio: f64,
+    /// Address of the Prometheus scrape endpoint (`GET /metrics`), a plain HTTP port beside
+    /// gRPC. `0.0.0.0:9464` in a pod; unset: no endpoint (metrics still go to `otlp_endpoint`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for TelemetrySettings {
@@ -281,6 +284,7 @@ impl Default for TelemetrySettings {
             log_filter: "info,sea_orm_migration=warn,async_nats=warn".to_owned(),
             otlp_endpoint: None,
             sample_ratio: 1.0,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod entry;
 pub mod error;
 pub mod handler;
 pub mod idempotency;
+mod metrics_endpoint;
 pub mod paging;
 pub mod runtime;
 pub mod service;
@@ -35,7 +36,11 @@ pub fn telemetry_options(
     use hearth_config::LogFormat as Configured;
     use hearth_telemetry::LogFormat;
     hearth_telemetry::TelemetryOptions {
-        service_name: format!("hearth-{service_name}"),
+        // `hearth serve` (all six) is `hearth`; a standalone binary `hearth-intake`, ….
+        service_name: match service_name {
+            "hearth" => "hearth".to_owned(),
+            name => format!("hearth-{name}"),
+        },
         log_format: match settings.telemetry.log_format {
             Configured::Auto => LogFormat::Auto,
             Configured::Pretty => LogFormat::Pretty,

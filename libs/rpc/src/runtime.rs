@@ -39,6 +39,11 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("telemetry.metrics_listen: cannot listen on {addr}: {source}")]
+    MetricsListen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A running Hearth instance (one or more services on one address).
@@ -55,6 +60,8 @@ pub struct Instance {
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     consumers: Vec<JoinHandle<()>>,
     relays: Vec<JoinHandle<()>>,
+    /// The Prometheus scrape endpoint, if configured; it stops last.
+    metrics: Option<(SocketAddr, JoinHandle<()>)>,
     /// An instance dropped without [`Instance::wait`] (a failed start, a test) stops its tasks.
     _stop_on_drop: [DropGuard; 3],
     health: HealthReporter,
@@ -80,6 +87,11 @@ impl Instance {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where the Prometheus scrape endpoint listens (`telemetry.metrics_listen`), if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
@@ -128,6 +140,9 @@ impl Instance {
         join_within(self.consumers, self.grace).await;
         self.stop_relays.cancel();
         join_within(self.relays, self.grace).await;
+        if let Some((_, metrics)) = self.metrics {
+            join_within(vec![metrics], self.grace).await;
+        }
         tracing::info!("stopped");
         served
     }
@@ -253,6 +268,11 @@ pub async fn start_with_clock(
                 tracing::error!(service = name, %error, "outbox relay stopped");
             }
         }));
+        relays.push(tokio::spawn(hearth_bus::metrics::watch_outbox(
+            db.clone(),
+            outbox.clone(),
+            stop_relays.clone(),
+        )));
         consumers.push(tokio::spawn(housekeeping(
             name,
             ctx.clone(),
@@ -312,8 +332,12 @@ pub async fn start_with_clock(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
 
+    let metrics = match settings.telemetry.metrics_listen {
+        Some(addr) => Some(crate::metrics_endpoint::serve(addr, stop_relays.clone()).await?),
+        None => None,
+    };
     let server = tonic::transport::Server::builder()
-        .layer(GrpcTraceLayer::default())
+        .layer(GrpcTraceLayer::new().with_methods(method_paths()))
         .layer(AuthLayer::new(verifier))
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(
@@ -339,11 +363,41 @@ pub async fn start_with_clock(
         server,
         consumers,
         relays,
+        metrics,
         _stop_on_drop: stop_on_drop,
         health,
         grace: Duration::from_secs(settings.shutdown_grace_seconds),
         jobs,
     })
+}
+
+/// Every method this server can route, as `/package.Service/Method`: the Hearth contracts,
+/// health and reflection. Only these get their own series in the call-duration metric.
+fn method_paths() -> Vec<String> {
+    use prost::Message as _;
+    [
+        hearth_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ]
+    .into_iter()
+    .filter_map(|bytes| prost_types::FileDescriptorSet::decode(bytes).ok())
+    .flat_map(|set| set.file)
+    .flat_map(|file| {
+        let package = file.package().to_owned();
+        file.service.into_iter().flat_map(move |service| {
+            let prefix = match package.as_str() {
+                "" => service.name().to_owned(),
+                package => format!("{package}.{}", service.name()),
+            };
+            service
+                .method
+                .into_iter()
+                .map(move |method| format!("/{prefix}/{}", method.name()))
+        })
+    })
+    .collect()
 }
 
 /// Runs a service's job at start and then every `job.interval` until `stop`, logging each

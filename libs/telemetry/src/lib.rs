@@ -12,6 +12,8 @@
 //! This crate takes its own [`TelemetryOptions`]; it does not read configuration files, and reads
 //! the environment only in [`init_for_tests`] (`TEST_LOG`).
 
+mod json_log;
+pub mod metrics;
 mod options;
 pub mod propagation;
 mod subscriber;

@@ -8,27 +8,32 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing::Subscriber;
-use tracing_subscriber::filter::{EnvFilter, FilterExt as _, LevelFilter, ParseError};
+use tracing_subscriber::filter::{
+    EnvFilter, FilterExt as _, LevelFilter, ParseError, dynamic_filter_fn,
+};
 use tracing_subscriber::fmt::{MakeWriter, TestWriter};
+use tracing_subscriber::layer::Context;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::{SubscriberInitExt as _, TryInitError};
 use tracing_subscriber::{Layer, Registry};
 
+use crate::json_log::JsonLogLayer;
 use crate::propagation;
 use crate::{LogFormat, TelemetryOptions};
 
 /// How long one OTLP export may take before it is abandoned.
-const EXPORT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const EXPORT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long [`TelemetryGuard::shutdown`] waits for queued spans to be exported.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// `EnvFilter` directives used when the configured filter is empty.
 const DEFAULT_FILTER: &str = "info";
 /// Resource attribute naming the county a deployment serves.
-const COUNTY_ATTRIBUTE: &str = "hearth.county";
+pub(crate) const COUNTY_ATTRIBUTE: &str = "hearth.county";
 
 /// Why telemetry could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +54,9 @@ pub enum TelemetryError {
     /// The OTLP exporter rejected its configuration (e.g. a malformed or `https` endpoint).
     #[error("could not build the OTLP span exporter: {0}")]
     Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
+    /// The metrics exporter could not be set up.
+    #[error("could not set up metrics: {0}")]
+    Metrics(String),
     /// A global subscriber (or `log` logger) was already installed.
     #[error("could not install the global tracing subscriber: {0}")]
     AlreadyInstalled(#[source] TryInitError),
@@ -66,6 +74,7 @@ pub enum TelemetryError {
 #[must_use = "dropping the guard shuts the tracer provider down"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
@@ -76,10 +85,18 @@ impl TelemetryGuard {
     }
 
     fn shutdown_provider(&mut self) {
+        let meters = self.meters.take();
         let Some(provider) = self.provider.take() else {
             return;
         };
-        let shut_down = move || provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+        let shut_down = move || {
+            if let Some(meters) = meters
+                && let Err(error) = meters.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+            {
+                tracing::debug!(%error, "meter provider did not shut down cleanly");
+            }
+            provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+        };
         let result = match tokio::runtime::Handle::try_current() {
             // Let the runtime move its other tasks (the exporter's connection among them) off
             // this worker while it waits.
@@ -158,14 +175,30 @@ where
     let log_layer = log_layer(opts.log_format, sink, sink_is_terminal, log_filter);
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(trace_filter);
+        // Thread names and busy/idle times say little about a request and cost on every span.
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_filter(trace_filter.and(dynamic_filter_fn(not_a_lone_statement)));
     let subscriber = Registry::default().with(log_layer).with(otel_layer);
     Ok((
         subscriber,
         TelemetryGuard {
             provider: Some(provider),
+            meters: None,
         },
     ))
+}
+
+/// Keeps a database statement's span only inside another span. The relays' and consumers' idle
+/// polls run statements outside any span, every second per service: each would be a trace of
+/// its own, drowning the requests' traces.
+fn not_a_lone_statement<S>(metadata: &tracing::Metadata<'_>, cx: &Context<'_, S>) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    !(metadata.is_span()
+        && metadata.target().starts_with("sea_orm")
+        && cx.lookup_current().is_none())
 }
 
 /// Install `subscriber` as the global default, once per process, and forward `log` records to
@@ -179,12 +212,17 @@ pub fn init_subscriber(
 }
 
 /// For binaries: build with stdout as the sink (human-readable if `Auto` and stdout is a
-/// terminal) and install. Call inside the Tokio runtime when an OTLP endpoint is configured;
+/// terminal) and install, with the global meter provider ([`crate::metrics`]: the Prometheus
+/// scrape, and OTLP push beside the spans when an endpoint is set). Call inside the Tokio runtime when an OTLP endpoint is configured;
 /// keep the guard until exit.
 pub fn init(opts: TelemetryOptions) -> Result<TelemetryGuard, TelemetryError> {
     let stdout_is_terminal = std::io::stdout().is_terminal();
-    let (subscriber, guard) = build(&opts, std::io::stdout, stdout_is_terminal)?;
+    let (subscriber, mut guard) = build(&opts, std::io::stdout, stdout_is_terminal)?;
     init_subscriber(subscriber)?;
+    guard.meters = Some(crate::metrics::install_meter_provider(
+        resource(&opts),
+        opts.otlp_endpoint.as_deref(),
+    )?);
     Ok(guard)
 }
 
@@ -275,18 +313,12 @@ where
             .with_filter(filter)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(sink)
-            .with_filter(filter)
-            .boxed()
+        JsonLogLayer::new(sink).with_filter(filter).boxed()
     }
 }
 
-fn tracer_provider(opts: &TelemetryOptions) -> Result<SdkTracerProvider, TelemetryError> {
+/// The resource of spans and metrics: the service and the county it serves.
+fn resource(opts: &TelemetryOptions) -> Resource {
     // `builder_empty`: no detector that reads `OTEL_*` variables; configuration comes from
     // hearth-config through `opts`.
     let mut resource = Resource::builder_empty()
@@ -295,8 +327,12 @@ fn tracer_provider(opts: &TelemetryOptions) -> Result<SdkTracerProvider, Telemet
     if let Some(county) = &opts.county {
         resource = resource.with_attribute(KeyValue::new(COUNTY_ATTRIBUTE, county.clone()));
     }
+    resource.build()
+}
+
+fn tracer_provider(opts: &TelemetryOptions) -> Result<SdkTracerProvider, TelemetryError> {
     let mut builder = SdkTracerProvider::builder()
-        .with_resource(resource.build())
+        .with_resource(resource(opts))
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             opts.sample_ratio,
         ))));

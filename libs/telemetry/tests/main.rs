@@ -648,6 +648,82 @@ mod grpc_server {
                 .all(|span| span.field("rpc.service") == Some("grpc.health.v1.Health"))
         );
     }
+
+    /// The client layer makes a `grpc.client` span per call, the server's span is its child,
+    /// and the call's status is recorded on the client's side too.
+    #[tokio::test]
+    async fn the_client_layer_makes_a_client_span_the_server_joins() {
+        let recorder = SpanRecorder::default();
+        let (subscriber, _guard) = quiet_subscriber(&options());
+        let _default = tracing::subscriber::set_default(subscriber.with(recorder.clone()));
+        let traces_seen_by_server = Arc::new(Mutex::new(Vec::new()));
+        let probe = {
+            let traces_seen_by_server = Arc::clone(&traces_seen_by_server);
+            tower::util::MapRequestLayer::new(move |request: http::Request<tonic::body::Body>| {
+                traces_seen_by_server
+                    .lock()
+                    .unwrap()
+                    .push(trace_id_of_current_span());
+                request
+            })
+        };
+        let (_reporter, health) = tonic_health::server::health_reporter();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address: SocketAddr = listener.local_addr().unwrap();
+        let stop = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(GrpcTraceLayer::default())
+                .layer(probe)
+                .add_service(health)
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                    stop.1.await.ok();
+                }),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = HealthClient::new(
+            tower::ServiceBuilder::new()
+                .layer(hearth_telemetry::propagation::GrpcClientTraceLayer::new())
+                .service(channel),
+        );
+        let job = tracing::info_span!("job");
+        let job_trace_id = job.in_scope(trace_id_of_current_span).unwrap();
+        client
+            .check(HealthCheckRequest::default())
+            .instrument(job.clone())
+            .await
+            .unwrap();
+        let unknown = client
+            .check(HealthCheckRequest {
+                service: "no.such.Service".to_owned(),
+            })
+            .instrument(job)
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code(), tonic::Code::NotFound);
+        stop.0.send(()).unwrap();
+        server.await.unwrap().unwrap();
+
+        let clients = recorder.named("grpc.client");
+        let codes: Vec<_> = clients
+            .iter()
+            .map(|span| span.field("rpc.grpc.status_code"))
+            .collect();
+        assert_eq!(codes, vec![Some("0"), Some("5")]);
+        assert!(
+            clients
+                .iter()
+                .all(|span| span.field("otel.kind") == Some("client"))
+        );
+        assert_eq!(
+            *traces_seen_by_server.lock().unwrap(),
+            vec![Some(job_trace_id.clone()), Some(job_trace_id)]
+        );
+    }
 }
 
 mod subscriber {
@@ -682,7 +758,14 @@ mod subscriber {
         assert_eq!(lines[0]["level"], "INFO");
         assert_eq!(lines[0]["message"], "hello \"quoted\"\nsecond line");
         assert_eq!(lines[0]["answer"], 42);
-        assert_eq!(lines[0]["span"]["name"], "handle");
+        assert_eq!(lines[0]["span"], "handle");
+        // Logs and traces join on OpenTelemetry's ids.
+        assert_eq!(lines[0]["trace_id"].as_str().map(str::len), Some(32));
+        assert_eq!(lines[0]["span_id"].as_str().map(str::len), Some(16));
+        assert!(
+            lines[2].get("trace_id").is_none(),
+            "outside any span: no trace"
+        );
         assert_eq!(lines[1]["level"], "WARN");
         assert_eq!(lines[2]["message"], "outside any span");
     }

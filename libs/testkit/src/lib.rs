@@ -117,6 +117,7 @@ impl Builder {
             .with_override("county.file", county_file.display().to_string())
             .with_override("data_dir", data_dir.path().display().to_string())
             .with_override("listen", "127.0.0.1:0")
+            .with_override("telemetry.metrics_listen", "127.0.0.1:0")
             .with_override("auth.allow_development_key", "true")
             .with_override("privacy.allow_development_keys", "true")
             .with_override("shutdown_grace_seconds", "10")

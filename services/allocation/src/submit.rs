@@ -89,7 +89,12 @@ pub async fn submit(options: &SubmitOptions) -> Result<String, SubmitError> {
         .connect()
         .await
         .map_err(|error| connect_error(format!("cannot connect: {error}")))?;
-    let mut client = AllocationServiceClient::new(channel);
+    // A client span per call: the service's span joins the job's trace.
+    let mut client = AllocationServiceClient::new(
+        tower::ServiceBuilder::new()
+            .layer(hearth_telemetry::propagation::GrpcClientTraceLayer::new())
+            .service(channel),
+    );
     let idempotency_key = options
         .idempotency_key
         .clone()

@@ -85,6 +85,10 @@ enum Command {
         #[command(subcommand)]
         command: AllocationCommand,
     },
+    /// Watch a running Hearth live from its Prometheus scrape endpoint(s): registrations per
+    /// minute, gRPC calls, errors and p99 per service, outbox backlog, consumer lag and dead
+    /// letters. Redraws every interval until Ctrl-C.
+    Top(crate::top::TopArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +225,7 @@ pub fn main() -> ExitCode {
                 operations::replay(&settings, &service, since).await
             }
             Command::Allocation { command } => allocation(command).await,
+            Command::Top(args) => crate::top::run(args).await,
         };
         // `{:#}`: the whole chain of causes, on one line.
         outcome.map_err(|error| format!("{error:#}"))
@@ -401,6 +406,11 @@ fn print_welcome(
     );
     println!("  services:  {}", instance.grpc_service_names().join(", "));
     println!("  health:    grpc.health.v1.Health (each service by its full name, \"\" for all)");
+    if let Some(metrics) = instance.metrics_addr() {
+        println!(
+            "  metrics:   http://{metrics}/metrics (Prometheus; `hearth top --url http://{metrics}/metrics` shows them live)"
+        );
+    }
     println!("  data:      {}", data_dir.display());
     println!("  database:  {storage}");
     println!("  events:    {bus}");

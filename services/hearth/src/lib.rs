@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod operations;
+pub mod top;
 
 use hearth_rpc::HostedService;
 

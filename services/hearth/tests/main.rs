@@ -4,8 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod allocation;
+mod monitoring;
 mod operations;
 mod personal_data;
+mod top;
+mod traces;
 
 use hearth_testkit::call_unrouted;
 use std::path::Path;
@@ -36,15 +39,26 @@ const SERVICES: [&str; 6] = [
 /// test's own environment, so each test sets exactly what it means.
 fn hearth(dir: &Path) -> Command {
     let mut command = Command::new(HEARTH);
-    command.current_dir(dir).env_clear().kill_on_drop(true);
+    // Each `hearth serve` gets its own scrape port: tests run side by side.
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("HEARTH__TELEMETRY__METRICS_LISTEN", "127.0.0.1:0")
+        .kill_on_drop(true);
     command
 }
 
 /// Start `hearth serve` and wait for the line that says where it listens.
 async fn serve(dir: &Path) -> (Child, String, Vec<String>) {
+    serve_with(dir, &[]).await
+}
+
+/// [`serve`] with more settings in the environment.
+async fn serve_with(dir: &Path, settings: &[(&str, &str)]) -> (Child, String, Vec<String>) {
     let mut child = hearth(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("HEARTH__TELEMETRY__LOG_FORMAT", "json")
+        .envs(settings.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -108,6 +108,7 @@ async fn runs_alone_against_postgres_and_nats() {
              [bus]\nnats_url = \"{nats}\"\n\
              [privacy]\ncurrent_data_key = \"k2026\"\nblind_index_key = \"{index_key}\"\n\
              [[privacy.data_keys]]\nid = \"k2026\"\nkey = \"{data_key}\"\n\
+             [telemetry]\nmetrics_listen = \"127.0.0.1:0\"\n\
              [auth]\nissuer = \"https://idp.example\"\naudience = \"hearth\"\n\
              [[auth.trusted_keys]]\nkid = \"{kid}\"\npublic_key_file = \"{key}\"\n",
             data = dir.path().join("data").display(),

@@ -76,6 +76,10 @@ impl EventBus for FaultyBus {
         &self.county
     }
 
+    fn messaging_system(&self) -> &'static str {
+        self.inner().messaging_system()
+    }
+
     async fn ensure_streams(&self) -> Result<(), BusError> {
         self.faults.check_up()?;
         self.inner().ensure_streams().await
@@ -126,6 +130,11 @@ struct FaultyConsumer {
 impl EventConsumer for FaultyConsumer {
     fn name(&self) -> &str {
         self.inner.name()
+    }
+
+    async fn lag(&self) -> Result<u64, BusError> {
+        self.faults.check_up()?;
+        self.inner.lag().await
     }
 
     async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {

@@ -1,11 +1,16 @@
 //! The server side of gRPC trace propagation: one `grpc.request` span per call, parented from
 //! the caller's `traceparent`, carrying the gRPC status when the call ends.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
+use std::time::Instant;
 
 use http_body::{Body, Frame, SizeHint};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Histogram;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::Span;
@@ -26,15 +31,26 @@ use tracing::field::Empty;
 ///
 /// Request bodies and metadata values are never recorded: they may carry tokens or personal
 /// data. Only the path (service and method names) and the status code are.
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// Each call is also measured in the `rpc.server.call.duration` histogram (seconds; attributes
+/// `rpc.system`, `rpc.service`, `rpc.method`, `rpc.response.status_code` as the code's name).
+/// A path outside [`GrpcTraceLayer::with_methods`] is counted as service and method `_OTHER`, so
+/// that callers probing random paths cannot mint new series.
+#[derive(Debug, Clone, Default)]
 pub struct GrpcTraceLayer {
-    // Not a unit struct: `GrpcTraceLayer::default()` stays lint-clean and options can be added.
-    _private: (),
+    methods: Option<Arc<HashSet<String>>>,
 }
 
 impl GrpcTraceLayer {
     pub fn new() -> Self {
         GrpcTraceLayer::default()
+    }
+
+    /// The server's methods as paths (`/hearth.intake.v1.IntakeService/GetPlacementRequest`):
+    /// only these get their own series in the duration metric. Without it, every path does.
+    pub fn with_methods(mut self, paths: impl IntoIterator<Item = String>) -> Self {
+        self.methods = Some(Arc::new(paths.into_iter().collect()));
+        self
     }
 }
 
@@ -42,7 +58,10 @@ impl<S> Layer<S> for GrpcTraceLayer {
     type Service = GrpcTraceService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcTraceService { inner }
+        GrpcTraceService {
+            inner,
+            methods: self.methods.clone(),
+        }
     }
 }
 
@@ -50,6 +69,7 @@ impl<S> Layer<S> for GrpcTraceLayer {
 #[derive(Debug, Clone)]
 pub struct GrpcTraceService<S> {
     inner: S,
+    methods: Option<Arc<HashSet<String>>>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcTraceService<S>
@@ -66,13 +86,27 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let span = request_span(&request);
+        let known = self
+            .methods
+            .as_ref()
+            .is_none_or(|methods| methods.contains(request.uri().path()));
+        let (service, method) = match service_and_method(request.uri().path()) {
+            Some((service, method)) if known => (service.to_owned(), method.to_owned()),
+            _ => (OTHER.to_owned(), OTHER.to_owned()),
+        };
         let inner = {
             let _entered = span.enter();
             self.inner.call(request)
         };
         ResponseFuture {
             inner,
-            span: Some(span),
+            call: Some(Call {
+                span,
+                started: Instant::now(),
+                service,
+                method,
+                duration: server_call_duration(),
+            }),
         }
     }
 }
@@ -83,7 +117,16 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        span: Option<Span>,
+        call: Option<Call>,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, call: Call) -> Self {
+        ResponseFuture {
+            inner,
+            call: Some(call),
+        }
     }
 }
 
@@ -96,31 +139,33 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = {
-            let _entered = this.span.as_ref().map(Span::enter);
+            let _entered = this.call.as_ref().map(|call| call.span.enter());
             ready!(this.inner.poll(cx))
         };
-        let span = this.span.take().unwrap_or_else(Span::none);
+        let call = this.call.take();
         Poll::Ready(match result {
             Ok(response) => {
                 let (parts, body) = response.into_parts();
-                let span_until_trailers = match grpc_status(&parts.headers) {
+                let call_until_trailers = match (call, grpc_status(&parts.headers)) {
                     // Trailers-only response: the status is already here, the call is over.
-                    Some(code) => {
-                        record_status(&span, code);
+                    (Some(call), Some(code)) => {
+                        call.end(code);
                         None
                     }
-                    None => Some(span),
+                    (call, _) => call,
                 };
                 Ok(http::Response::from_parts(
                     parts,
                     TracedBody {
                         inner: body,
-                        span: span_until_trailers,
+                        call: call_until_trailers,
                     },
                 ))
             }
             Err(error) => {
-                span.record("otel.status_code", "ERROR");
+                if let Some(call) = call {
+                    call.end(UNKNOWN);
+                }
                 Err(error)
             }
         })
@@ -134,7 +179,7 @@ pin_project! {
     pub struct TracedBody<B> {
         #[pin]
         inner: B,
-        span: Option<Span>,
+        call: Option<Call>,
     }
 }
 
@@ -148,27 +193,17 @@ impl<B: Body> Body for TracedBody<B> {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let frame = ready!(this.inner.poll_frame(cx));
-        let call_is_over = match &frame {
-            Some(Ok(frame)) => match frame.trailers_ref() {
-                Some(trailers) => {
-                    if let (Some(span), Some(code)) = (this.span.as_ref(), grpc_status(trailers)) {
-                        record_status(span, code);
-                    }
-                    true
-                }
-                None => false,
-            },
-            Some(Err(_)) => {
-                if let Some(span) = this.span.as_ref() {
-                    span.record("otel.status_code", "ERROR");
-                }
-                true
-            }
-            None => true,
+        let ended_with = match &frame {
+            Some(Ok(frame)) => frame
+                .trailers_ref()
+                .map(|trailers| grpc_status(trailers).unwrap_or(UNKNOWN)),
+            Some(Err(_)) | None => Some(UNKNOWN),
         };
-        if call_is_over {
-            // Dropping our handle closes the span (and ends the OpenTelemetry span).
-            *this.span = None;
+        if let Some(code) = ended_with
+            && let Some(call) = this.call.take()
+        {
+            // Ending the call drops our handle, which closes the span.
+            call.end(code);
         }
         Poll::Ready(frame)
     }
@@ -205,7 +240,7 @@ fn request_span<B>(request: &http::Request<B>) -> Span {
 }
 
 /// `/hearth.intake.v1.Intake/Submit` → (`hearth.intake.v1.Intake`, `Submit`).
-fn service_and_method(path: &str) -> Option<(&str, &str)> {
+pub(crate) fn service_and_method(path: &str) -> Option<(&str, &str)> {
     let (service, method) = path.strip_prefix('/')?.split_once('/')?;
     let well_formed = !service.is_empty() && !method.is_empty() && !method.contains('/');
     well_formed.then_some((service, method))
@@ -221,10 +256,85 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<i32> {
         .ok()
 }
 
-fn record_status(span: &Span, code: i32) {
-    span.record("rpc.grpc.status_code", i64::from(code));
-    if is_server_error(code) {
-        span.record("otel.status_code", "ERROR");
+/// What a service and method outside the server's own are counted as.
+const OTHER: &str = "_OTHER";
+/// gRPC's UNKNOWN: a call that ended without a status.
+const UNKNOWN: i32 = 2;
+
+/// One call in flight, served or made: its span, when it started, what it is counted as and
+/// in which histogram.
+#[derive(Debug)]
+pub struct Call {
+    pub(crate) span: Span,
+    pub(crate) started: Instant,
+    pub(crate) service: String,
+    pub(crate) method: String,
+    pub(crate) duration: &'static Histogram<f64>,
+}
+
+impl Call {
+    /// Records the status into the span and the duration metric; dropping `self` closes the span.
+    fn end(self, code: i32) {
+        self.span.record("rpc.grpc.status_code", i64::from(code));
+        if is_server_error(code) {
+            self.span.record("otel.status_code", "ERROR");
+        }
+        self.duration.record(
+            self.started.elapsed().as_secs_f64(),
+            &[
+                KeyValue::new("rpc.system", "grpc"),
+                KeyValue::new("rpc.service", self.service),
+                KeyValue::new("rpc.method", self.method),
+                KeyValue::new("rpc.response.status_code", code_name(code)),
+            ],
+        );
+    }
+}
+
+/// `rpc.server.call.duration`, made on first use (after telemetry is installed).
+fn server_call_duration() -> &'static Histogram<f64> {
+    static HISTOGRAM: OnceLock<Histogram<f64>> = OnceLock::new();
+    HISTOGRAM.get_or_init(|| {
+        call_duration_histogram(
+            "rpc.server.call.duration",
+            "Duration of gRPC calls served, by service, method and status",
+        )
+    })
+}
+
+pub(crate) fn call_duration_histogram(
+    name: &'static str,
+    description: &'static str,
+) -> Histogram<f64> {
+    crate::metrics::meter()
+        .f64_histogram(name)
+        .with_unit("s")
+        .with_description(description)
+        .with_boundaries(crate::metrics::DURATION_BUCKETS_SECONDS.to_vec())
+        .build()
+}
+
+/// The gRPC status code's name, as `rpc.response.status_code` wants it.
+fn code_name(code: i32) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        3 => "INVALID_ARGUMENT",
+        4 => "DEADLINE_EXCEEDED",
+        5 => "NOT_FOUND",
+        6 => "ALREADY_EXISTS",
+        7 => "PERMISSION_DENIED",
+        8 => "RESOURCE_EXHAUSTED",
+        9 => "FAILED_PRECONDITION",
+        10 => "ABORTED",
+        11 => "OUT_OF_RANGE",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        15 => "DATA_LOSS",
+        16 => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
     }
 }
 

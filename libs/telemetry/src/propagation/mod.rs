@@ -3,11 +3,13 @@
 //!
 //! - NATS: [`current_trace_headers`] when publishing, [`set_parent_from_headers`] on the
 //!   consumer's span.
-//! - gRPC clients: [`TraceContextInterceptor`] or [`inject_trace_context`].
+//! - gRPC clients: [`GrpcClientTraceLayer`] (a client span per call), or just the context with
+//!   [`TraceContextInterceptor`] or [`inject_trace_context`].
 //! - gRPC servers: [`GrpcTraceLayer`].
 //!
 //! Only the trace context is read from headers and metadata; no other value is ever logged.
 
+mod grpc_client;
 mod grpc_server;
 
 use std::collections::BTreeMap;
@@ -20,7 +22,8 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-pub use grpc_server::{GrpcTraceLayer, GrpcTraceService, ResponseFuture, TracedBody};
+pub use grpc_client::{GrpcClientTraceLayer, GrpcClientTraceService};
+pub use grpc_server::{Call, GrpcTraceLayer, GrpcTraceService, ResponseFuture, TracedBody};
 
 /// Set the global text-map propagator to W3C TraceContext. Idempotent; called by
 /// [`crate::build_subscriber`]. Call it yourself only if you install a subscriber of your own.
