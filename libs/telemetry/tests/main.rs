@@ -566,6 +566,61 @@ mod grpc_server {
         assert_ne!(trace_id, ambient_trace_id);
     }
 
+    /// A health server behind the trace layer on a free port, recording the trace id each
+    /// request arrives with.
+    struct HealthServer {
+        channel: tonic::transport::Channel,
+        traces_seen: Arc<Mutex<Vec<Option<String>>>>,
+        stop: tokio::sync::oneshot::Sender<()>,
+        server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    }
+
+    impl HealthServer {
+        async fn start() -> HealthServer {
+            let traces_seen = Arc::new(Mutex::new(Vec::new()));
+            let probe = {
+                let traces_seen = Arc::clone(&traces_seen);
+                tower::util::MapRequestLayer::new(
+                    move |request: http::Request<tonic::body::Body>| {
+                        traces_seen.lock().unwrap().push(trace_id_of_current_span());
+                        request
+                    },
+                )
+            };
+            let (_reporter, health) = tonic_health::server::health_reporter();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address: SocketAddr = listener.local_addr().unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(
+                tonic::transport::Server::builder()
+                    .layer(GrpcTraceLayer::default())
+                    .layer(probe)
+                    .add_service(health)
+                    .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                        stopped.await.ok();
+                    }),
+            );
+            let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            HealthServer {
+                channel,
+                traces_seen,
+                stop,
+                server,
+            }
+        }
+
+        /// Stops the server; returns the trace ids requests arrived with.
+        async fn stop(self) -> Vec<Option<String>> {
+            self.stop.send(()).unwrap();
+            self.server.await.unwrap().unwrap();
+            self.traces_seen.lock().unwrap().clone()
+        }
+    }
+
     /// A real tonic server and client over TCP: the client's trace reaches the server's handler.
     #[tokio::test]
     async fn one_trace_follows_a_call_across_tonic() {
@@ -574,36 +629,8 @@ mod grpc_server {
         // Current-thread runtime: the server's tasks run on this thread, under this subscriber.
         let _default = tracing::subscriber::set_default(subscriber.with(recorder.clone()));
 
-        let traces_seen_by_server = Arc::new(Mutex::new(Vec::new()));
-        let probe = {
-            let traces_seen_by_server = Arc::clone(&traces_seen_by_server);
-            tower::util::MapRequestLayer::new(move |request: http::Request<tonic::body::Body>| {
-                traces_seen_by_server
-                    .lock()
-                    .unwrap()
-                    .push(trace_id_of_current_span());
-                request
-            })
-        };
-        let (_reporter, health) = tonic_health::server::health_reporter();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address: SocketAddr = listener.local_addr().unwrap();
-        let stop = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(GrpcTraceLayer::default())
-                .layer(probe)
-                .add_service(health)
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
-                    stop.1.await.ok();
-                }),
-        );
-
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let server = HealthServer::start().await;
+        let channel = server.channel.clone();
         let mut client = HealthClient::with_interceptor(channel, TraceContextInterceptor::new());
         let call = tracing::info_span!("client call");
         let client_trace_id = call.in_scope(trace_id_of_current_span).unwrap();
@@ -624,10 +651,7 @@ mod grpc_server {
             .unwrap_err();
         assert_eq!(unknown.code(), tonic::Code::NotFound);
 
-        stop.0.send(()).unwrap();
-        server.await.unwrap().unwrap();
-
-        let seen = traces_seen_by_server.lock().unwrap().clone();
+        let seen = server.stop().await;
         assert_eq!(
             seen,
             vec![Some(client_trace_id.clone()), Some(client_trace_id)]
@@ -656,35 +680,8 @@ mod grpc_server {
         let recorder = SpanRecorder::default();
         let (subscriber, _guard) = quiet_subscriber(&options());
         let _default = tracing::subscriber::set_default(subscriber.with(recorder.clone()));
-        let traces_seen_by_server = Arc::new(Mutex::new(Vec::new()));
-        let probe = {
-            let traces_seen_by_server = Arc::clone(&traces_seen_by_server);
-            tower::util::MapRequestLayer::new(move |request: http::Request<tonic::body::Body>| {
-                traces_seen_by_server
-                    .lock()
-                    .unwrap()
-                    .push(trace_id_of_current_span());
-                request
-            })
-        };
-        let (_reporter, health) = tonic_health::server::health_reporter();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address: SocketAddr = listener.local_addr().unwrap();
-        let stop = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(GrpcTraceLayer::default())
-                .layer(probe)
-                .add_service(health)
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
-                    stop.1.await.ok();
-                }),
-        );
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let server = HealthServer::start().await;
+        let channel = server.channel.clone();
         let mut client = HealthClient::new(
             tower::ServiceBuilder::new()
                 .layer(hearth_telemetry::propagation::GrpcClientTraceLayer::new())
@@ -705,9 +702,7 @@ mod grpc_server {
             .await
             .unwrap_err();
         assert_eq!(unknown.code(), tonic::Code::NotFound);
-        stop.0.send(()).unwrap();
-        server.await.unwrap().unwrap();
-
+        let seen = server.stop().await;
         let clients = recorder.named("grpc.client");
         let codes: Vec<_> = clients
             .iter()
@@ -719,10 +714,7 @@ mod grpc_server {
                 .iter()
                 .all(|span| span.field("otel.kind") == Some("client"))
         );
-        assert_eq!(
-            *traces_seen_by_server.lock().unwrap(),
-            vec![Some(job_trace_id.clone()), Some(job_trace_id)]
-        );
+        assert_eq!(seen, vec![Some(job_trace_id.clone()), Some(job_trace_id)]);
     }
 }
 

@@ -35,6 +35,81 @@ const SERVICES: [&str; 6] = [
     "hearth.allocation.v1.AllocationService",
 ];
 
+/// A one-adult household's interest registration, as a public intake form sends it; the rest of
+/// the form is the same for every test.
+fn household(
+    adult: hearth_proto::intake::v1::RegisteredAdult,
+    municipality: &str,
+    street_address: &str,
+    locality: &str,
+    message: &str,
+) -> hearth_proto::intake::v1::InterestRegistration {
+    use hearth_proto::common::v1 as common;
+    hearth_proto::intake::v1::InterestRegistration {
+        adults: vec![adult],
+        home_municipality: Some(common::MunicipalityCode {
+            value: municipality.to_owned(),
+        }),
+        address: Some(common::PostalAddress {
+            street_address: street_address.to_owned(),
+            postal_code: "791 71".to_owned(),
+            locality: locality.to_owned(),
+        }),
+        housing: common::Housing::HouseInCountryside as i32,
+        commission_kinds: vec![common::CommissionKind::EmergencyHome as i32],
+        age_bands: vec![common::AgeBand::AgeBand1320 as i32],
+        channel: common::InterestChannel::WordOfMouth as i32,
+        message: message.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// PostgreSQL and NATS for one test: a fresh database, a unique county (so unique streams,
+/// deleted afterwards) and a settings file in `dir` naming them. `None` (after a visible skip
+/// line) without the test backends.
+struct RealBackends {
+    database: hearth_testenv::FreshDatabase,
+    _streams: hearth_testenv::DeleteStreamsOnDrop,
+    config: std::path::PathBuf,
+}
+
+impl RealBackends {
+    async fn new(dir: &Path, prefix: &str) -> Option<RealBackends> {
+        let postgres = hearth_testenv::postgres_url()?;
+        let nats = hearth_testenv::nats_url()?;
+        let database = hearth_testenv::fresh_postgres_database(&postgres, prefix)
+            .await
+            .unwrap();
+        let county = hearth_testenv::unique_county();
+        let upper = county.to_uppercase();
+        let streams = hearth_testenv::DeleteStreamsOnDrop::new(
+            nats.clone(),
+            [format!("HEARTH_{upper}"), format!("HEARTH_{upper}_DLQ")],
+        );
+        let county_file = dir.join("county.toml");
+        std::fs::write(&county_file, hearth_testkit::dalarna_county_file()).unwrap();
+        let config = dir.join("hearth.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = \"{data}\"\n\
+                 [county]\nslug = \"{county}\"\nfile = \"{county_file}\"\n\
+                 [database]\nurl = \"{db}\"\n\
+                 [bus]\nnats_url = \"{nats}\"\n",
+                data = dir.join("data").display(),
+                county_file = county_file.display(),
+                db = database.url,
+            ),
+        )
+        .unwrap();
+        Some(RealBackends {
+            database,
+            _streams: streams,
+            config,
+        })
+    }
+}
+
 /// `hearth` in `dir`, with an empty environment: no `HEARTH__…` settings leak in from the
 /// test's own environment, so each test sets exactly what it means.
 fn hearth(dir: &Path) -> Command {
@@ -112,7 +187,7 @@ async fn check(addr: &str, service: &str) -> ServingStatus {
 #[tokio::test]
 async fn serve_runs_all_six_services_on_the_embedded_defaults() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, welcome) = serve(dir.path()).await;
+    let (child, addr, welcome) = serve(dir.path()).await;
 
     for service in SERVICES.into_iter().chain([""]) {
         assert_eq!(
@@ -203,9 +278,15 @@ async fn serve_runs_all_six_services_on_the_embedded_defaults() {
     assert_eq!(check(&addr, "").await, ServingStatus::Serving);
 
     // Ctrl-C: a clean stop.
-    let pid = child.id().unwrap().to_string();
+    stop_cleanly(child, "-INT").await;
+}
+
+/// Sends `signal` (`-INT` as Ctrl-C does, `-TERM` as Kubernetes does) and waits for a
+/// successful exit: the binary flushes its outboxes and telemetry as it stops.
+async fn stop_cleanly(mut child: Child, signal: &str) {
+    let pid = child.id().expect("running").to_string();
     let status = Command::new("kill")
-        .args(["-INT", &pid])
+        .args([signal, &pid])
         .status()
         .await
         .unwrap();

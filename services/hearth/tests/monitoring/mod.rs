@@ -5,10 +5,9 @@
 //! - The Grafana dashboard and the alert rules shipped with the chart are well-formed, and every
 //!   metric their queries name is one Hearth really exports, checked against a scrape.
 
-use crate::{hearth, serve_with};
+use crate::{hearth, household, serve_with};
 use chrono::NaiveDate;
 use hearth_domain::PersonalIdentityNumber;
-use hearth_proto::common::v1 as common;
 use hearth_proto::intake::v1 as pb;
 use hearth_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use hearth_testenv::{NatsServer, TestBackends, fresh_postgres_database};
@@ -108,28 +107,19 @@ fn metrics_url(welcome: &[String]) -> String {
 async fn register(addr: &str, token: &str, serial: u16) {
     let born = NaiveDate::from_ymd_opt(1979, 4, 30).unwrap();
     let number = PersonalIdentityNumber::from_parts(born, serial, false).unwrap();
-    let registration = pb::InterestRegistration {
-        adults: vec![pb::RegisteredAdult {
+    let registration = household(
+        pb::RegisteredAdult {
             given_name: "Maj".to_owned(),
             family_name: "Andersson".to_owned(),
             personal_identity_number: number.expose().to_owned(),
             email: format!("maj.{serial}@example.se"),
             phone: "070-123 45 67".to_owned(),
-        }],
-        home_municipality: Some(common::MunicipalityCode {
-            value: "2080".to_owned(),
-        }),
-        address: Some(common::PostalAddress {
-            street_address: format!("Åsgatan {serial}"),
-            postal_code: "791 71".to_owned(),
-            locality: "Falun".to_owned(),
-        }),
-        housing: common::Housing::HouseInCountryside as i32,
-        commission_kinds: vec![common::CommissionKind::EmergencyHome as i32],
-        age_bands: vec![common::AgeBand::AgeBand1320 as i32],
-        channel: common::InterestChannel::WordOfMouth as i32,
-        ..Default::default()
-    };
+        },
+        "2080",
+        &format!("Åsgatan {serial}"),
+        "Falun",
+        "",
+    );
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()

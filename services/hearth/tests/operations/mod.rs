@@ -14,7 +14,7 @@ use hearth_bus::{
 use hearth_config::{Settings, Sources};
 use hearth_rpc::backends;
 
-use super::hearth;
+use super::{RealBackends, hearth};
 
 /// Personal data in the test event's payload: it must never be printed.
 const PERSONAL: &str = "Anna Andersson 19121212-1212";
@@ -114,40 +114,12 @@ async fn dead_letters_and_replay_on_the_embedded_backends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_and_replay_on_postgres_and_nats() {
-    let Some(postgres) = hearth_testenv::postgres_url() else {
-        return;
-    };
-    let Some(nats) = hearth_testenv::nats_url() else {
-        return;
-    };
-    let database = hearth_testenv::fresh_postgres_database(&postgres, "hearth_cli_ops")
-        .await
-        .unwrap();
-    let county = hearth_testenv::unique_county();
-    let upper = county.to_uppercase();
-    let _streams = hearth_testenv::DeleteStreamsOnDrop::new(
-        nats.clone(),
-        [format!("HEARTH_{upper}"), format!("HEARTH_{upper}_DLQ")],
-    );
     let dir = tempfile::tempdir().unwrap();
-    let county_file = dir.path().join("county.toml");
-    std::fs::write(&county_file, hearth_testkit::dalarna_county_file()).unwrap();
-    let county_file = county_file.display();
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{data}\"\n\
-             [county]\nslug = \"{county}\"\nfile = \"{county_file}\"\n\
-             [database]\nurl = \"{db}\"\n\
-             [bus]\nnats_url = \"{nats}\"\n",
-            data = dir.path().join("data").display(),
-            db = database.url,
-        ),
-    )
-    .unwrap();
-    operations_scenario(dir.path(), &config).await;
-    database.drop_database().await.unwrap();
+    let Some(backends) = RealBackends::new(dir.path(), "hearth_cli_ops").await else {
+        return;
+    };
+    operations_scenario(dir.path(), &backends.config).await;
+    backends.database.drop_database().await.unwrap();
 }
 
 /// The same settings the binary reads (the file only: the test's environment stays out).

@@ -2,10 +2,9 @@
 //! every crate, SQL statements included) registers, reads and lists a family, and neither
 //! stdout nor stderr holds its personal identity number, name, e-mail or street.
 
-use crate::hearth;
+use crate::{hearth, household, stop_cleanly};
 use chrono::NaiveDate;
 use hearth_domain::PersonalIdentityNumber;
-use hearth_proto::common::v1 as common;
 use hearth_proto::intake::v1 as pb;
 use hearth_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use hearth_testkit::authorized;
@@ -17,7 +16,7 @@ async fn no_personal_data_in_trace_level_logs() {
     let dir = tempfile::tempdir().unwrap();
     let stdout_path = dir.path().join("stdout.log");
     let stderr_path = dir.path().join("stderr.log");
-    let mut child = hearth(dir.path())
+    let child = hearth(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("HEARTH__TELEMETRY__LOG_FORMAT", "json")
         .env("HEARTH__TELEMETRY__LOG_FILTER", "trace")
@@ -58,29 +57,19 @@ async fn no_personal_data_in_trace_level_logs() {
     let born = NaiveDate::from_ymd_opt(1979, 4, 30).unwrap();
     let number = PersonalIdentityNumber::from_parts(born, 358, false).unwrap();
     let digits = number.expose().to_owned();
-    let registration = pb::InterestRegistration {
-        adults: vec![pb::RegisteredAdult {
+    let registration = household(
+        pb::RegisteredAdult {
             given_name: "Gunnel".to_owned(),
             family_name: "Zetterqvist".to_owned(),
             personal_identity_number: format!("{}-{}", &digits[..8], &digits[8..]),
             email: "gunnel.zetterqvist@example.se".to_owned(),
             phone: "070-987 65 43".to_owned(),
-        }],
-        home_municipality: Some(common::MunicipalityCode {
-            value: "2031".to_owned(),
-        }),
-        address: Some(common::PostalAddress {
-            street_address: "Hantverkargatan 17".to_owned(),
-            postal_code: "795 30".to_owned(),
-            locality: "Rättvik".to_owned(),
-        }),
-        housing: common::Housing::HouseInCountryside as i32,
-        commission_kinds: vec![common::CommissionKind::EmergencyHome as i32],
-        age_bands: vec![common::AgeBand::AgeBand1320 as i32],
-        channel: common::InterestChannel::WordOfMouth as i32,
-        message: "Vi bor nära skolan i Rättvik.".to_owned(),
-        ..Default::default()
-    };
+        },
+        "2031",
+        "Hantverkargatan 17",
+        "Rättvik",
+        "Vi bor nära skolan i Rättvik.",
+    );
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()
@@ -137,11 +126,7 @@ async fn no_personal_data_in_trace_level_logs() {
     // Let the relay publish and the embedded bus log it.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    nix_interrupt(&child);
-    tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("stops within 30 s")
-        .unwrap();
+    stop_cleanly(child, "-INT").await;
     let logs = std::fs::read_to_string(&stdout_path).unwrap()
         + &std::fs::read_to_string(&stderr_path).unwrap();
     assert!(
@@ -163,14 +148,4 @@ async fn no_personal_data_in_trace_level_logs() {
     ] {
         assert!(!logs.contains(secret), "the logs hold `{secret}`");
     }
-}
-
-/// SIGINT, as Ctrl-C sends it.
-fn nix_interrupt(child: &tokio::process::Child) {
-    let pid = child.id().expect("running");
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }

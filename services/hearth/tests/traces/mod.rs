@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use hearth_domain::PersonalIdentityNumber;
-use hearth_proto::common::v1 as common;
 use hearth_proto::intake::v1 as pb;
 use hearth_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use hearth_testkit::authorized;
@@ -40,7 +39,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
 use tokio::process::Child;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::hearth;
+use crate::{RealBackends, hearth, household, stop_cleanly};
 
 /// The metric every gRPC call records (OpenTelemetry's RPC semantic conventions).
 const RPC_SERVER_DURATION: &str = "rpc.server.call.duration";
@@ -137,29 +136,19 @@ fn family() -> Family {
     assert_eq!(digits.len(), 12, "{digits:?} has 12 digits");
     let (date, serial) = digits.split_at(8);
     let short_date = &date[2..];
-    let registration = pb::InterestRegistration {
-        adults: vec![pb::RegisteredAdult {
+    let registration = household(
+        pb::RegisteredAdult {
             given_name: "Ingegerd".to_owned(),
             family_name: "Östlundqvist".to_owned(),
             personal_identity_number: format!("{date}-{serial}"),
             email: "ingegerd.ostlundqvist@example.se".to_owned(),
             phone: "070-246 81 35".to_owned(),
-        }],
-        home_municipality: Some(common::MunicipalityCode {
-            value: "2080".to_owned(),
-        }),
-        address: Some(common::PostalAddress {
-            street_address: "Slaggatan 23".to_owned(),
-            postal_code: "791 71".to_owned(),
-            locality: "Falun".to_owned(),
-        }),
-        housing: common::Housing::HouseInTown as i32,
-        commission_kinds: vec![common::CommissionKind::EmergencyHome as i32],
-        age_bands: vec![common::AgeBand::AgeBand1320 as i32],
-        channel: common::InterestChannel::WordOfMouth as i32,
-        message: "Vi har ett rum över.".to_owned(),
-        ..Default::default()
-    };
+        },
+        "2080",
+        "Slaggatan 23",
+        "Falun",
+        "Vi har ett rum över.",
+    );
     let secrets = vec![
         digits.clone(),
         digits[2..].to_owned(),
@@ -249,21 +238,6 @@ impl Instance {
         assert!(output.status.success(), "{output:?}");
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }
-}
-
-/// SIGTERM, as Kubernetes sends it; the binary flushes its telemetry as it stops.
-async fn terminate(mut child: Child) {
-    let pid = child.id().expect("running");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("stops within 30 s")
-        .unwrap();
-    assert!(exit.success(), "{exit:?}");
 }
 
 // ---- reading spans ----
@@ -561,7 +535,7 @@ async fn one_interest_leaves_one_trace(instance: &Instance, messaging_system: Op
     while find_trace(&collector.spans()).is_none() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    terminate(child).await;
+    stop_cleanly(child, "-TERM").await;
 
     let spans = collector.spans();
     let Some(Trace {
@@ -684,43 +658,15 @@ async fn one_interest_one_trace_on_the_embedded_backends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_interest_one_trace_on_postgres_and_nats() {
-    let Some(postgres) = hearth_testenv::postgres_url() else {
-        return;
-    };
-    let Some(nats) = hearth_testenv::nats_url() else {
-        return;
-    };
-    let database = hearth_testenv::fresh_postgres_database(&postgres, "hearth_traces")
-        .await
-        .unwrap();
-    let county = hearth_testenv::unique_county();
-    let upper = county.to_uppercase();
-    let _streams = hearth_testenv::DeleteStreamsOnDrop::new(
-        nats.clone(),
-        [format!("HEARTH_{upper}"), format!("HEARTH_{upper}_DLQ")],
-    );
     let dir = tempfile::tempdir().unwrap();
-    let county_file = dir.path().join("county.toml");
-    std::fs::write(&county_file, hearth_testkit::dalarna_county_file()).unwrap();
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{data}\"\n\
-             [county]\nslug = \"{county}\"\nfile = \"{county_file}\"\n\
-             [database]\nurl = \"{db}\"\n\
-             [bus]\nnats_url = \"{nats}\"\n",
-            data = dir.path().join("data").display(),
-            county_file = county_file.display(),
-            db = database.url,
-        ),
-    )
-    .unwrap();
+    let Some(backends) = RealBackends::new(dir.path(), "hearth_traces").await else {
+        return;
+    };
     let instance = Instance {
         dir: dir.path().to_owned(),
-        config: Some(config),
+        config: Some(backends.config.clone()),
     };
     instance.migrate().await;
     one_interest_leaves_one_trace(&instance, Some("nats")).await;
-    database.drop_database().await.unwrap();
+    backends.database.drop_database().await.unwrap();
 }
