@@ -244,9 +244,12 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
     let mut telemetry = TelemetryOptions::new("hearth-intake");
     telemetry.log_format = LogFormat::Json;
     telemetry.log_filter = args.log_filter.clone();
-    let (subscriber, _telemetry_guard) =
+    telemetry.county = Some("dalarna".to_owned());
+    let (subscriber, mut _telemetry_guard) =
         hearth_telemetry::build_subscriber(&telemetry, std::io::sink)?;
     hearth_telemetry::init_subscriber(subscriber)?;
+    // Metrics as in production: every call, statement and event is measured.
+    _telemetry_guard.install_metrics(&telemetry)?;
 
     let data_dir = tempfile::tempdir()?;
     let county_file = data_dir.path().join("county.toml");
@@ -323,7 +326,7 @@ pub async fn main(args: IntakeArgs) -> anyhow::Result<()> {
     );
     println!(
         "  server: intake alone via hearth_rpc::runtime in this process; PostgreSQL pool {} \
-         connections; NATS JetStream stream {}; telemetry: spans on, logs at {:?} into a sink; \
+         connections; NATS JetStream stream {}; telemetry: spans (statements included) and metrics on, logs at {:?} into a sink; \
          {}",
         settings.database.max_connections,
         subjects.events_stream(),

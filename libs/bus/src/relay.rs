@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hearth_telemetry::propagation::{current_trace_headers, set_parent_from_headers};
+use hearth_telemetry::propagation::{
+    current_trace_headers, link_from_headers, set_parent_from_headers,
+};
 use sea_orm::sea_query::{Expr, ExprTrait as _, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
@@ -269,6 +271,11 @@ impl OutboxRelay {
             published = tracing::field::Empty,
             duplicates = tracing::field::Empty,
         );
+        // The batch serves many requests' traces: link it to each, so that its statements
+        // (claiming and marking the rows) can be found from a request.
+        for row in rows {
+            link_from_headers(&span, &stored_headers(row));
+        }
         let outcome = self
             .publish_and_mark(db, rows)
             .instrument(span.clone())
@@ -342,8 +349,7 @@ impl OutboxRelay {
     /// that wrote it; the message carries that span's context, so the consumer's
     /// `event.handle` span joins the same trace. Returns whether the bus reported a duplicate.
     async fn publish_row(&self, row: &outbox::Model) -> Result<bool, BusError> {
-        let stored: BTreeMap<String, String> =
-            serde_json::from_str(&row.headers).unwrap_or_default();
+        let stored = stored_headers(row);
         // Attributes after OpenTelemetry's messaging conventions; never the payload.
         let span = tracing::info_span!(
             "outbox.publish",
@@ -384,6 +390,11 @@ impl OutboxRelay {
             span.record("otel.status_code", "ERROR");
         })
     }
+}
+
+/// The trace context the request that wrote `row` left with it.
+fn stored_headers(row: &outbox::Model) -> BTreeMap<String, String> {
+    serde_json::from_str(&row.headers).unwrap_or_default()
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {

@@ -78,6 +78,17 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
+    /// Install the global meter provider ([`crate::metrics`]: the Prometheus scrape, and OTLP
+    /// push when `opts` has an endpoint), kept and shut down with this guard. [`init`] does it;
+    /// a caller of [`build_subscriber`] that wants metrics calls it once, inside the runtime.
+    pub fn install_metrics(&mut self, opts: &TelemetryOptions) -> Result<(), TelemetryError> {
+        self.meters = Some(crate::metrics::install_meter_provider(
+            resource(opts),
+            opts.otlp_endpoint.as_deref(),
+        )?);
+        Ok(())
+    }
+
     /// Export what is queued and shut the tracer provider down. Failures (a collector that does
     /// not answer in time) are logged, not returned: there is nothing left to do about them.
     pub fn shutdown(mut self) {
@@ -219,10 +230,7 @@ pub fn init(opts: TelemetryOptions) -> Result<TelemetryGuard, TelemetryError> {
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let (subscriber, mut guard) = build(&opts, std::io::stdout, stdout_is_terminal)?;
     init_subscriber(subscriber)?;
-    guard.meters = Some(crate::metrics::install_meter_provider(
-        resource(&opts),
-        opts.otlp_endpoint.as_deref(),
-    )?);
+    guard.install_metrics(&opts)?;
     Ok(guard)
 }
 

@@ -54,6 +54,17 @@ pub fn set_parent_from_headers(span: &tracing::Span, headers: &BTreeMap<String, 
     set_parent(span, extract(&BTreeMapExtractor(headers)));
 }
 
+/// Link `span` to the context carried by `headers`: for work on behalf of many traces (the relay
+/// publishing a batch of rows written by different requests). Does nothing without a valid
+/// context.
+pub fn link_from_headers(span: &tracing::Span, headers: &BTreeMap<String, String>) {
+    let remote = extract(&BTreeMapExtractor(headers));
+    let linked = remote.span().span_context().clone();
+    if linked.is_valid() {
+        span.add_link(linked);
+    }
+}
+
 /// Add the current span's trace context to outgoing gRPC metadata. Does nothing when there is no
 /// valid context.
 pub fn inject_trace_context(metadata: &mut MetadataMap) {

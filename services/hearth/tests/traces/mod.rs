@@ -595,6 +595,17 @@ async fn one_interest_leaves_one_trace(instance: &Instance, messaging_system: Op
         "the producer span descends from the server span: {report}"
     );
 
+    // The relay's batch (claiming and marking the rows) is a trace of its own, linked to the
+    // request whose row it published.
+    assert!(
+        spans.iter().any(|span| span.name == "outbox.relay"
+            && span
+                .links
+                .iter()
+                .any(|link| link.trace_id == server.trace_id)),
+        "an outbox.relay span links to the request's trace: {report}"
+    );
+
     // The call's database work is part of its trace.
     let database_spans: Vec<&Span> = spans
         .iter()
