@@ -184,6 +184,7 @@ SCHEMA = {
                     "logFormat": {"enum": ["auto", "pretty", "json"]},
                     "logFilter": string(),
                     "sampleRatio": {"type": "number", "minimum": 0, "maximum": 1},
+                    "databaseSpans": {"type": "boolean"},
                     "metricsPort": {"type": "integer", "minimum": 1024, "maximum": 65535,
                                     "not": {"const": 50051}},
                 }

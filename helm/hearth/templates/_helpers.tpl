@@ -246,6 +246,8 @@ migration hook needs no ConfigMap that does not exist yet). Call with (dict "roo
   value: {{ $values.telemetry.logFilter | quote }}
 - name: HEARTH__TELEMETRY__SAMPLE_RATIO
   value: {{ $values.telemetry.sampleRatio | toString | quote }}
+- name: HEARTH__TELEMETRY__DATABASE_SPANS
+  value: {{ $values.telemetry.databaseSpans | toString | quote }}
 {{- range $name, $value := $values.extraSettings }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}

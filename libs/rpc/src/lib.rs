@@ -50,6 +50,7 @@ pub fn telemetry_options(
         otlp_endpoint: settings.telemetry.otlp_endpoint.clone(),
         sample_ratio: settings.telemetry.sample_ratio,
         county: Some(settings.county.slug.clone()),
+        database_spans: settings.telemetry.database_spans,
     }
 }
 

@@ -189,7 +189,10 @@ where
         // Thread names and busy/idle times say little about a request and cost on every span.
         .with_threads(false)
         .with_tracked_inactivity(false)
-        .with_filter(trace_filter.and(dynamic_filter_fn(not_a_lone_statement)));
+        .with_filter(trace_filter.and(dynamic_filter_fn({
+            let database_spans = opts.database_spans;
+            move |metadata, cx| wanted_span(metadata, cx, database_spans)
+        })));
     let subscriber = Registry::default().with(log_layer).with(otel_layer);
     Ok((
         subscriber,
@@ -200,16 +203,19 @@ where
     ))
 }
 
-/// Keeps a database statement's span only inside another span. The relays' and consumers' idle
-/// polls run statements outside any span, every second per service: each would be a trace of
-/// its own, drowning the requests' traces.
-fn not_a_lone_statement<S>(metadata: &tracing::Metadata<'_>, cx: &Context<'_, S>) -> bool
+/// Database statements' spans (sea-orm's) only when `database_spans` is on, and then only inside
+/// another span: the relays' and consumers' idle polls run statements outside any span, every
+/// second per service, and each would be a trace of its own, drowning the requests' traces.
+fn wanted_span<S>(
+    metadata: &tracing::Metadata<'_>,
+    cx: &Context<'_, S>,
+    database_spans: bool,
+) -> bool
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    !(metadata.is_span()
-        && metadata.target().starts_with("sea_orm")
-        && cx.lookup_current().is_none())
+    let statement = metadata.is_span() && metadata.target().starts_with("sea_orm");
+    !statement || (database_spans && cx.lookup_current().is_some())
 }
 
 /// Install `subscriber` as the global default, once per process, and forward `log` records to
@@ -381,6 +387,48 @@ mod tests {
     fn errors_are_usable_with_anyhow() {
         fn usable<E: std::error::Error + Send + Sync + 'static>() {}
         usable::<TelemetryError>();
+    }
+
+    /// The OpenTelemetry span id current inside `span` (entered), or `None`.
+    fn otel_span_id_in(span: &tracing::Span) -> Option<String> {
+        use opentelemetry::trace::TraceContextExt as _;
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        span.in_scope(|| {
+            let context = tracing::Span::current().context();
+            let id = context.span().span_context().span_id();
+            (id != opentelemetry::trace::SpanId::INVALID).then(|| id.to_string())
+        })
+    }
+
+    #[test]
+    fn statement_spans_only_inside_another_span_and_only_when_wanted() {
+        for database_spans in [true, false] {
+            let opts = TelemetryOptions {
+                database_spans,
+                log_filter: "off".to_owned(),
+                ..TelemetryOptions::new("test")
+            };
+            let Ok((subscriber, _guard)) = build_subscriber(&opts, std::io::sink) else {
+                panic!("subscriber");
+            };
+            tracing::subscriber::with_default(subscriber, || {
+                let lone = tracing::info_span!(target: "sea_orm::database", "sea_orm.query_one");
+                assert_eq!(otel_span_id_in(&lone), None, "a lone statement is no span");
+                let call = tracing::info_span!("call");
+                let call_id = otel_span_id_in(&call);
+                assert!(call_id.is_some());
+                let inner = call.in_scope(
+                    || tracing::info_span!(target: "sea_orm::database", "sea_orm.execute"),
+                );
+                let inner_id = call.in_scope(|| otel_span_id_in(&inner));
+                // A span the OpenTelemetry layer filtered out has no context of its own.
+                assert_eq!(
+                    inner_id.is_some() && inner_id != call_id,
+                    database_spans,
+                    "a statement inside a call is its own span only with database_spans"
+                );
+            });
+        }
     }
 
     #[test]
