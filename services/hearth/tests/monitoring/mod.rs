@@ -444,3 +444,44 @@ async fn dashboard_and_alerts_query_only_metrics_hearth_exports() {
         assert!(named.contains(needed), "nothing queries {needed}");
     }
 }
+
+/// `hearth top` against a real `hearth serve`: the names it looks for are the ones exported.
+#[tokio::test]
+async fn hearth_top_shows_a_real_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, addr, welcome) = serve_with(dir.path(), &[]).await;
+    let metrics = metrics_url(&welcome);
+    let token = public_token(dir.path()).await;
+    let top = hearth(dir.path())
+        .args(["top", "--once", "--interval", "5s", "--url", &metrics])
+        .output();
+    let registrations = async {
+        // After top's first scrape, before its second.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        for serial in [301, 302, 303] {
+            register(&addr, &token, serial).await;
+        }
+    };
+    let (output, ()) = tokio::join!(top, registrations);
+    let output = output.unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let report = String::from_utf8(output.stdout).unwrap();
+    let per_minute = report
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("registrations"))
+        .and_then(|rest| rest.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no registrations line: {report}"));
+    // Three in five seconds: 36 a minute (fewer if the machine is slow to register them all
+    // before the second scrape; never more).
+    assert!(
+        per_minute > 0.0 && per_minute <= 40.0,
+        "{per_minute}/min\n{report}"
+    );
+    for shown in [
+        "hearth.intake.v1.IntakeService",
+        "intake",
+        "assessment-interests",
+    ] {
+        assert!(report.contains(shown), "{shown} is not shown:\n{report}");
+    }
+}
