@@ -5,7 +5,7 @@
 //! ```ignore
 //! let key = IdempotencyKey::new("CreatePlacementRequest", &request.idempotency_key,
 //!     "idempotency_key", &ctx.keyring, &request_bytes_without_the_key)?;
-//! let txn = ctx.db.begin().await?;
+//! let txn = ctx.begin().await?;
 //! if let Some(first) = key.find(&txn).await? { return answer(first.resource_id) }
 //! … the change …
 //! key.remember(&txn, &id, "created", now).await?;

@@ -15,6 +15,7 @@ pub mod service;
 pub mod standalone;
 
 pub use error::{FieldViolation, ServiceError, Violations};
+pub use hearth_store::Transaction;
 pub use runtime::{Instance, StartError, start};
 pub use service::{HearthService, HostedService, Job, JobRun, ServiceContext, Subscription};
 

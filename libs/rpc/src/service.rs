@@ -34,6 +34,12 @@ pub struct ServiceContext {
 }
 
 impl ServiceContext {
+    /// A transaction on this service's database, traced as one `db.transaction` span with its
+    /// statements beneath it. Every handler's transaction starts here.
+    pub async fn begin(&self) -> Result<hearth_store::Transaction, sea_orm::DbErr> {
+        hearth_store::Transaction::begin(&self.db).await
+    }
+
     /// Now, cut to the microsecond that PostgreSQL keeps, so that what a handler answers equals
     /// what a later read returns, and page tokens round-trip exactly on both backends.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

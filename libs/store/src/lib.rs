@@ -10,6 +10,10 @@
 //! Each service owns its migrations (a sea-orm-migration `Migrator`); [`migrate`] runs them,
 //! at start in embedded mode and through `hearth migrate` in production.
 
+mod transaction;
+
+pub use transaction::Transaction;
+
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
 use std::path::PathBuf;

@@ -17,9 +17,7 @@ use hearth_proto::convert;
 use hearth_proto::events::v1::{AggregateErased, ErasureReason};
 use hearth_rpc::{Job, JobRun, ServiceContext, ServiceError};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,7 +77,7 @@ impl JobRun for Retention {
 
 async fn erase(ctx: &ServiceContext, case: &row::Model) -> Result<(), ServiceError> {
     let now = ctx.now();
-    let txn = ctx.db.begin().await?;
+    let txn = ctx.begin().await?;
     register_check::Entity::delete_many()
         .filter(register_check::Column::CaseId.eq(case.id.clone()))
         .exec(&txn)

@@ -9,7 +9,7 @@ use hearth_proto::allocation::v1 as pb;
 use hearth_proto::convert;
 use hearth_rpc::idempotency::IdempotencyKey;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use tonic::Request;
 
 use super::support::{FINANCE, READERS, accept, check_year, idempotency_key, is_allocated};
@@ -77,7 +77,7 @@ pub async fn import(
     let values = imported_values(ctx, &request.csv, &mut violations);
     violations.finish()?;
     let year = request.year;
-    let txn = ctx.db.begin().await?;
+    let txn = ctx.begin().await?;
     if let Some(idempotency) = &idempotency
         && idempotency.find(&txn).await?.is_some()
     {

@@ -14,9 +14,7 @@ use hearth_rpc::idempotency::IdempotencyKey;
 use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use tonic::Request;
 
 use super::compute::{Computed, RunAsk, compute};
@@ -52,7 +50,7 @@ pub async fn create(
     let Some(idempotency) = idempotency else {
         return Err(ServiceError::internal("a checked request without a key"));
     };
-    let txn = ctx.db.begin().await?;
+    let txn = ctx.begin().await?;
     if let Some(first) = idempotency.find(&txn).await? {
         let row = run::Entity::find_by_id(first.resource_id.clone())
             .one(&txn)
@@ -195,7 +193,7 @@ async fn preview(
     principal: &Principal,
     ask: &RunAsk,
 ) -> Result<pb::CreateAllocationRunResponse, ServiceError> {
-    let txn = ctx.db.begin().await?;
+    let txn = ctx.begin().await?;
     let Computed { total, record } = compute(ctx, &txn, ask).await?;
     drop(txn);
     let view = RunView {

@@ -9,7 +9,7 @@ use prost_types::FieldMask;
 use sea_orm::sea_query::{Expr, IntoCondition};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use sea_orm::{Condition, Select};
 use serde::Serialize;
@@ -186,7 +186,7 @@ pub async fn update<E: YearTable>(
     default: impl FnOnce() -> E::Record,
     apply: impl FnOnce(&mut E::Record) -> Result<(), ServiceError>,
 ) -> Result<Stored<E::Record>, ServiceError> {
-    let txn = ctx.db.begin().await?;
+    let txn = ctx.begin().await?;
     let stored = change::<E, _>(ctx, &txn, principal, request, default, apply).await?;
     txn.commit().await?;
     Ok(stored)

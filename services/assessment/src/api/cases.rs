@@ -24,7 +24,7 @@ use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 use tonic::{Request, Response, Status};
@@ -291,7 +291,7 @@ pub fn to_proto(
 /// One case, full, its read recorded in `txn` (then committed) before it is returned.
 async fn answer(
     ctx: &ServiceContext,
-    txn: sea_orm::DatabaseTransaction,
+    txn: hearth_rpc::Transaction,
     principal: &Principal,
     case: &row::Model,
     action: AuditAction,
@@ -636,7 +636,7 @@ pub async fn decide(
         return Err(ServiceError::internal("checked decision missing").into());
     };
 
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let case = load(&txn, &id).await?;
     if key.find(&txn).await?.is_some() {
         let profile = match &case.family_profile_id {
@@ -703,7 +703,7 @@ pub async fn get(
 ) -> Result<Response<pb::GetAssessmentCaseResponse>, Status> {
     let principal = caller_with(&request, READERS)?;
     let id = support::required_id(&request.get_ref().assessment_case_id, "assessment_case_id")?;
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let case = load(&txn, &id).await?;
     let answer = answer(
         ctx,
@@ -823,7 +823,7 @@ pub async fn list(
     if let Some(after) = &page.after {
         query = query.filter(after_queue_position(after)?);
     }
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let mut cases = query
         .order_by_asc(row::Column::PriorityRank)
         .order_by_asc(row::Column::ReceivedAt)
@@ -956,7 +956,7 @@ pub async fn update(
     }
     violations.finish()?;
     let id = id.unwrap_or_default();
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let case = load(&txn, &id).await?;
     stage::check_open(&facts(&case, &[], false)?).map_err(rule_error)?;
     support::require_fresh(&request.etag, case.version, false)?;
@@ -1021,7 +1021,7 @@ pub async fn change_stage(
     let (Some(id), Some(target), Some(key)) = (id, target, key) else {
         return Err(ServiceError::internal("checked transition missing").into());
     };
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let case = load(&txn, &id).await?;
     if key.find(&txn).await?.is_some() {
         let answer = answer(

@@ -9,7 +9,7 @@ use hearth_audit::AuditAction;
 use hearth_proto::assessment::v1 as pb;
 use hearth_proto::convert;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
-use sea_orm::{ActiveValue, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue, EntityTrait};
 use tonic::{Request, Response, Status};
 
 const MAX_REFERENCE: usize = 64;
@@ -117,7 +117,7 @@ pub async fn create(
         return Err(ServiceError::internal("checked register check missing").into());
     };
 
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     if let Some(first) = key.find(&txn).await? {
         let found = row::Entity::find_by_id(first.resource_id.clone())
             .one(&txn)

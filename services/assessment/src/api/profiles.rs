@@ -18,7 +18,6 @@ use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use tonic::{Request, Response, Status};
 
@@ -171,7 +170,7 @@ pub async fn get(
 ) -> Result<Response<pb::GetFamilyProfileResponse>, Status> {
     let principal = caller_with(&request, READERS)?;
     let id = support::required_id(&request.get_ref().family_profile_id, "family_profile_id")?;
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = load(&txn, &id).await?;
     let answer = to_proto(ctx, &found)?;
     support::audit(
@@ -259,7 +258,7 @@ pub async fn list(
             row::Column::BasicTrainingStatus.is_in(request.basic_training_statuses.clone()),
         );
     }
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let mut rows = page
         .newest_first(query, row::Column::CreatedAt, row::Column::Id)
         .all(&txn)
@@ -335,7 +334,7 @@ pub async fn update(
     }
     violations.finish()?;
     let id = id.unwrap_or_default();
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = load(&txn, &id).await?;
     if found.state == LEFT {
         return Err(family_left().into());
@@ -479,7 +478,7 @@ pub async fn close(
     let (Some(id), Some(left_on), Some(key)) = (id, left_on, key) else {
         return Err(ServiceError::internal("checked closing missing").into());
     };
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = load(&txn, &id).await?;
     if key.find(&txn).await?.is_some() {
         let answer = to_proto(ctx, &found)?;

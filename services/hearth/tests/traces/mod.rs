@@ -619,6 +619,17 @@ async fn one_interest_leaves_one_trace(instance: &Instance, messaging_system: Op
         !database_spans.is_empty(),
         "a database span (kind client, db.system) descends from the server span: {report}"
     );
+    // The call's transaction is a span of its own, with its statements beneath it.
+    let transactions: Vec<&Span> = spans
+        .iter()
+        .filter(|span| span.name == "transaction" && descends_from(span, &server, &by_id))
+        .collect();
+    assert!(
+        transactions.iter().any(|transaction| database_spans
+            .iter()
+            .any(|statement| statement.parent_span_id == transaction.span_id)),
+        "a transaction span under the call holds statements: {report}"
+    );
     assert!(
         database_spans
             .iter()

@@ -17,9 +17,7 @@ use hearth_rpc::handler;
 use hearth_rpc::paging::{Page, Position};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter};
 use tonic::{Request, Response, Status};
 
 const RESOURCE: &str = "interest_registration";
@@ -74,7 +72,7 @@ pub async fn create(
     // Two attempts: a concurrent call can win the race for the open-member keys or for the
     // idempotency key; the second attempt then finds what it committed and answers from it.
     for attempt in 0..2 {
-        let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+        let txn = ctx.begin().await.map_err(ServiceError::from)?;
         if let Some(first) = key.find(&txn).await? {
             let found = row::Entity::find_by_id(first.resource_id.clone())
                 .one(&txn)
@@ -256,7 +254,7 @@ pub async fn get(
     );
     violations.finish()?;
     let id = id.unwrap_or_default();
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = row::Entity::find_by_id(id.clone())
         .one(&txn)
         .await
@@ -341,7 +339,7 @@ pub async fn list(
     if let Some(to) = to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let mut rows = page
         .newest_first(query, row::Column::CreatedAt, row::Column::Id)
         .all(&txn)
@@ -409,7 +407,7 @@ pub async fn update(
     violations.finish()?;
     let id = id.unwrap_or_default();
 
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = row::Entity::find_by_id(id.clone())
         .one(&txn)
         .await
@@ -513,7 +511,7 @@ pub async fn withdraw(
     let (Some(id), Some(key)) = (id, key) else {
         return Err(ServiceError::internal("checked withdrawal missing").into());
     };
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = row::Entity::find_by_id(id.clone())
         .one(&txn)
         .await

@@ -20,7 +20,7 @@ use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use tonic::{Request, Response, Status};
 
@@ -76,7 +76,7 @@ pub async fn create(
         .require_municipality_scope(&draft.municipality)
         .map_err(ServiceError::from)?;
 
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     if let Some(first) = key.find(&txn).await? {
         let found = load(&txn, &first.resource_id).await?;
         let answer = to_proto(ctx, &found)?;
@@ -138,7 +138,7 @@ pub async fn get(
     );
     violations.finish()?;
     let id = id.unwrap_or_default();
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = load_visible(&txn, &principal, &id).await?;
     let answer = to_proto(ctx, &found)?;
     support::audit(
@@ -257,7 +257,7 @@ pub async fn list(
     if let Some(to) = to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let mut rows = page
         .newest_first(query, row::Column::CreatedAt, row::Column::Id)
         .all(&txn)
@@ -313,7 +313,7 @@ pub async fn update(
     violations.finish()?;
     let id = id.unwrap_or_default();
 
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = load_visible(&txn, &principal, &id).await?;
     if found.state != OPEN {
         return Err(closed(&found).into());
@@ -405,7 +405,7 @@ pub async fn withdraw(
     let (Some(id), Some((reason, note)), Some(key)) = (id, withdrawal, key) else {
         return Err(ServiceError::internal("checked withdrawal missing").into());
     };
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     let found = load_visible(&txn, &principal, &id).await?;
     if key.find(&txn).await?.is_some() {
         let answer = to_proto(ctx, &found)?;
@@ -490,7 +490,7 @@ pub async fn list_versions(
         .as_ref()
         .and_then(|position| position.id.parse::<i64>().ok());
     let id = id.unwrap_or_default();
-    let txn = ctx.db.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await.map_err(ServiceError::from)?;
     load_visible(&txn, &principal, &id).await?;
     let mut rows = version_row::Entity::find()
         .filter(version_row::Column::PlacementRequestId.eq(id.clone()))
