@@ -196,7 +196,8 @@ pub(crate) fn dead_lettered(name: &str) {
 /// [`SAMPLE_INTERVAL`] until `stop`. Every replica of a service reports the same outbox.
 pub async fn watch_outbox(db: DatabaseConnection, outbox: Outbox, stop: CancellationToken) {
     let instruments = instruments();
-    instruments.publish_failures.add(0, &[service(&outbox)]);
+    let service = [service(&outbox)];
+    instruments.publish_failures.add(0, &service);
     loop {
         match outbox.backlog(&db).await {
             Ok(backlog) => {
@@ -204,10 +205,8 @@ pub async fn watch_outbox(db: DatabaseConnection, outbox: Outbox, stop: Cancella
                     .oldest
                     .map(|oldest| (chrono::Utc::now() - oldest).as_seconds_f64().max(0.0))
                     .unwrap_or(0.0);
-                instruments
-                    .backlog
-                    .record(backlog.events, &[service(&outbox)]);
-                instruments.oldest_age.record(age, &[service(&outbox)]);
+                instruments.backlog.record(backlog.events, &service);
+                instruments.oldest_age.record(age, &service);
             }
             Err(error) => tracing::debug!(%error, "could not sample the outbox backlog"),
         }

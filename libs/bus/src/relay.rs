@@ -271,13 +271,18 @@ impl OutboxRelay {
             published = tracing::field::Empty,
             duplicates = tracing::field::Empty,
         );
-        // The batch serves many requests' traces: link it to each, so that its statements
-        // (claiming and marking the rows) can be found from a request.
-        for row in rows {
-            link_from_headers(&span, &stored_headers(row));
+        // The trace context each request left with its row: the batch serves all their traces,
+        // so it links to each (its statements, claiming and marking the rows, can then be found
+        // from a request), and each row's publish continues its own.
+        let contexts: Vec<BTreeMap<String, String>> = rows
+            .iter()
+            .map(|row| serde_json::from_str(&row.headers).unwrap_or_default())
+            .collect();
+        for context in &contexts {
+            link_from_headers(&span, context);
         }
         let outcome = self
-            .publish_and_mark(db, rows)
+            .publish_and_mark(db, rows, contexts)
             .instrument(span.clone())
             .await;
         if let Ok(pass) = &outcome {
@@ -291,6 +296,7 @@ impl OutboxRelay {
         &self,
         db: &C,
         rows: &[outbox::Model],
+        contexts: Vec<BTreeMap<String, String>>,
     ) -> Result<RelayPass, BusError> {
         let mut pass = RelayPass {
             claimed: rows.len() as u64,
@@ -298,8 +304,8 @@ impl OutboxRelay {
         };
         let mut sent_ids = Vec::with_capacity(rows.len());
         let mut failure = None;
-        for row in rows {
-            match self.publish_row(row).await {
+        for (row, context) in rows.iter().zip(contexts) {
+            match self.publish_row(row, context).await {
                 Ok(duplicate) => {
                     sent_ids.push(row.id);
                     pass.published += 1;
@@ -348,8 +354,11 @@ impl OutboxRelay {
     /// Publishes one row in an `outbox.publish` span that continues the trace of the request
     /// that wrote it; the message carries that span's context, so the consumer's
     /// `event.handle` span joins the same trace. Returns whether the bus reported a duplicate.
-    async fn publish_row(&self, row: &outbox::Model) -> Result<bool, BusError> {
-        let stored = stored_headers(row);
+    async fn publish_row(
+        &self,
+        row: &outbox::Model,
+        stored: BTreeMap<String, String>,
+    ) -> Result<bool, BusError> {
         // Attributes after OpenTelemetry's messaging conventions; never the payload.
         let span = tracing::info_span!(
             "outbox.publish",
@@ -390,11 +399,6 @@ impl OutboxRelay {
             span.record("otel.status_code", "ERROR");
         })
     }
-}
-
-/// The trace context the request that wrote `row` left with it.
-fn stored_headers(row: &outbox::Model) -> BTreeMap<String, String> {
-    serde_json::from_str(&row.headers).unwrap_or_default()
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {

@@ -29,7 +29,8 @@ pub fn platform_migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> 
     migrations
 }
 
-/// Telemetry options from settings: the one mapping, used by every binary.
+/// Telemetry options from settings: the one mapping, used by every binary. `service_name` is
+/// the binary's name (`hearth`, `hearth-intake`, …), the `service.name` of its spans and metrics.
 pub fn telemetry_options(
     settings: &hearth_config::Settings,
     service_name: &str,
@@ -37,11 +38,7 @@ pub fn telemetry_options(
     use hearth_config::LogFormat as Configured;
     use hearth_telemetry::LogFormat;
     hearth_telemetry::TelemetryOptions {
-        // `hearth serve` (all six) is `hearth`; a standalone binary `hearth-intake`, ….
-        service_name: match service_name {
-            "hearth" => "hearth".to_owned(),
-            name => format!("hearth-{name}"),
-        },
+        service_name: service_name.to_owned(),
         log_format: match settings.telemetry.log_format {
             Configured::Auto => LogFormat::Auto,
             Configured::Pretty => LogFormat::Pretty,

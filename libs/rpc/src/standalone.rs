@@ -43,7 +43,7 @@ pub fn main<S: HearthService + Default>() -> ExitCode {
                     Ok(())
                 }
                 Command::Migrate => {
-                    let _telemetry = crate::init_telemetry(&settings, S::NAME)?;
+                    let _telemetry = crate::init_telemetry(&settings, &binary_name::<S>())?;
                     let services: Vec<Box<dyn HostedService>> = vec![Box::new(S::default())];
                     for (service, applied) in runtime::migrate_all(&settings, &services).await? {
                         println!("{service}: {applied} migration(s) applied");
@@ -56,11 +56,16 @@ pub fn main<S: HearthService + Default>() -> ExitCode {
     )
 }
 
+/// `hearth-intake`, …: the binary, and the `service.name` of its telemetry.
+fn binary_name<S: HearthService>() -> String {
+    format!("hearth-{}", S::NAME)
+}
+
 async fn serve<S: HearthService + Default>(
     settings: Settings,
 ) -> Result<(), Box<dyn std::error::Error>> {
     settings.validate_standalone()?;
-    let telemetry = crate::init_telemetry(&settings, S::NAME)?;
+    let telemetry = crate::init_telemetry(&settings, &binary_name::<S>())?;
     let listener = runtime::bind(&settings).await?;
     let instance = runtime::start(&settings, vec![Box::new(S::default())], listener).await?;
     let stop = instance.shutdown_token();

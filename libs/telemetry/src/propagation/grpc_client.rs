@@ -12,7 +12,7 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::grpc_server::{
-    Call, ResponseFuture, TracedBody, call_duration_histogram, service_and_method,
+    Call, OTHER, ResponseFuture, TracedBody, call_duration_histogram, service_and_method,
 };
 
 /// A tower layer around a tonic `Channel`:
@@ -63,7 +63,7 @@ where
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let (service, method) = service_and_method(request.uri().path())
             .map(|(service, method)| (service.to_owned(), method.to_owned()))
-            .unwrap_or_else(|| ("_OTHER".to_owned(), "_OTHER".to_owned()));
+            .unwrap_or_else(|| (OTHER.to_owned(), OTHER.to_owned()));
         let span = tracing::info_span!(
             "grpc.client",
             otel.name = format!("{service}/{method}"),

@@ -257,7 +257,7 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<i32> {
 }
 
 /// What a service and method outside the server's own are counted as.
-const OTHER: &str = "_OTHER";
+pub(crate) const OTHER: &str = "_OTHER";
 /// gRPC's UNKNOWN: a call that ended without a status.
 const UNKNOWN: i32 = 2;
 
