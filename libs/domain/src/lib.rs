@@ -1,5 +1,6 @@
 //! Hearth's shared domain value types: county and municipality codes, money in öre, age bands,
-//! commission kinds, personal identity numbers, the clock and ids.
+//! commission kinds, personal identity numbers, the clock, ids, and the violations a check
+//! collects.
 //!
 //! Pure values, no I/O. Each type's constructor validates ("parse, don't validate"): code that
 //! holds a `MunicipalityCode` never checks it again, and the edge (a gRPC request, a config
@@ -15,6 +16,7 @@ mod money;
 mod municipality_code;
 mod personal_identity_number;
 pub mod stockholm;
+mod violations;
 
 pub use age_band::{AgeBand, AgeBandError};
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -25,3 +27,4 @@ pub use id::new_id;
 pub use money::{Money, MoneyError};
 pub use municipality_code::{MunicipalityCode, MunicipalityCodeError};
 pub use personal_identity_number::{PersonalIdentityNumber, PersonalIdentityNumberError};
+pub use violations::{FieldViolation, Invalid, Violations};

@@ -9,12 +9,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// `ErrorInfo.domain` of every Hearth error.
 pub const ERROR_DOMAIN: &str = "hearth";
 
-/// One bad field, named by its path as the client sent it (`placement_request.age_band`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    pub field: String,
-    pub description: String,
-}
+pub use hearth_domain::{FieldViolation, Invalid, Violations};
 
 /// What a handler can fail with. Each variant maps to exactly one gRPC code.
 #[derive(Debug, thiserror::Error)]
@@ -182,69 +177,22 @@ impl From<hearth_audit::AuditError> for ServiceError {
     }
 }
 
-/// Collects every bad field of a request before answering, so the caller can fix them all at
-/// once. `violations.finish()?` returns `InvalidArgument` if any were found.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    pub fn new() -> Self {
-        Self::default()
+impl From<Invalid> for ServiceError {
+    fn from(invalid: Invalid) -> Self {
+        Self::InvalidArgument(invalid.0)
     }
+}
 
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        });
-    }
-
-    /// Keep the value of a parse, or record its error against `field`.
-    pub fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parsed: Result<T, E>,
-    ) -> Option<T> {
-        match parsed {
-            Ok(value) => Some(value),
-            Err(error) => {
-                self.add(field, error.to_string());
-                None
-            }
-        }
-    }
-
-    /// A required message field that was left unset.
-    pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
-        if value.is_none() {
-            self.add(field, "is required");
-        }
-        value
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Takes in the violations of another check's error; any other error becomes one violation
-    /// of `field` (its message).
-    pub fn absorb(&mut self, field: &str, error: ServiceError) {
-        match error {
-            ServiceError::InvalidArgument(found) => self.0.extend(found),
-            other => self.add(field, other.to_string()),
-        }
-    }
-
-    /// How many were found so far: compare before and after a group of checks.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn finish(self) -> Result<(), ServiceError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ServiceError::InvalidArgument(self.0))
+impl ServiceError {
+    /// The field violations of this error, to join a request's others: its own when it is
+    /// `InvalidArgument`, else one violation of `field` with its message.
+    pub fn into_violations(self, field: &str) -> Vec<FieldViolation> {
+        match self {
+            Self::InvalidArgument(found) => found,
+            other => vec![FieldViolation {
+                field: field.to_owned(),
+                description: other.to_string(),
+            }],
         }
     }
 }
@@ -259,7 +207,9 @@ mod tests {
         violations.add("placement_request.age_band", "is required");
         let parsed: Option<u32> = violations.check("page_size", "x".parse::<u32>());
         assert!(parsed.is_none());
-        let status = Status::from(violations.finish().expect_err("two violations"));
+        let status = Status::from(ServiceError::from(
+            violations.finish().expect_err("two violations"),
+        ));
         assert_eq!(status.code(), Code::InvalidArgument);
         let details = status.get_error_details();
         let bad_request = details.bad_request().expect("BadRequest detail");

@@ -1,6 +1,11 @@
-//! What every handler needs, in one place for all six services: the caller with its roles
-//! checked, resource ids, idempotency keys and list pages from a request, etags, sealing
-//! personal data at rest, audit entries, and writing events to the outbox.
+//! The one handler contract of all six services, and what every handler needs: the caller and
+//! the message (`accept`), the answer (`answer`), resource ids, idempotency keys, typed list
+//! requests and audited list pages, etags, sealing personal data at rest, audit entries, and
+//! writing events to the outbox.
+//!
+//! A handler is `async fn rpc(ctx: &ServiceContext, request: Request<M>) -> Result<R,
+//! ServiceError>`: `accept(request, ROLES)?` first, `?` on every check and backend error, and
+//! the generated trait method is one line, `answer(rpc(&self.ctx, request).await)`.
 //!
 //! A service keeps only what is its own (its roles per RPC, its event kinds); the rest is here
 //! so that every service checks, seals, audits and publishes the same way.
@@ -13,8 +18,9 @@ use prost::Message;
 use sea_orm::ConnectionTrait;
 
 use crate::idempotency::IdempotencyKey;
-use crate::paging::Page;
-use crate::{ServiceContext, ServiceError, Violations};
+use crate::paging::{Page, Position};
+use crate::{ServiceContext, ServiceError, Transaction, Violations};
+use tonic::{Request, Response, Status};
 
 /// An event type and the full name of its payload message, e.g. `interest.registered` and
 /// `hearth.events.v1.InterestRegistered`. Each service lists its kinds in `events.rs`.
@@ -24,22 +30,26 @@ pub struct EventKind {
     pub payload_type: &'static str,
 }
 
-/// The verified caller of a request (the auth layer put it there), refused unless it has one
-/// of `roles`.
-pub fn caller_with<T>(
-    request: &tonic::Request<T>,
-    roles: &[Role],
-) -> Result<Principal, ServiceError> {
-    let principal = caller(request)?;
+/// The first step of every handler: the verified caller of `request` (the auth layer put it
+/// there), refused unless it has one of `roles`, and the request's message.
+pub fn accept<T>(request: Request<T>, roles: &[Role]) -> Result<(Principal, T), ServiceError> {
+    let principal = hearth_auth::principal(&request)
+        .cloned()
+        .map_err(|status| ServiceError::Unauthenticated(status.message().to_owned()))?;
     principal.require_any_role(roles)?;
-    Ok(principal)
+    Ok((principal, request.into_inner()))
 }
 
-/// The verified caller of a request, whatever its roles.
-pub fn caller<T>(request: &tonic::Request<T>) -> Result<Principal, ServiceError> {
-    hearth_auth::principal(request)
-        .cloned()
-        .map_err(|status| ServiceError::Unauthenticated(status.message().to_owned()))
+/// The last step: a handler's result as gRPC answers it. The generated trait's methods are one
+/// line each, `answer(resource::rpc(&self.ctx, request).await)`.
+pub fn answer<T>(result: Result<T, ServiceError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// The full path of an RPC, `/hearth.intake.v1.IntakeService/GetInterestRegistration`: the
+/// purpose an audit entry records.
+pub fn rpc_path(service: &str, method: &str) -> String {
+    format!("/{service}/{method}")
 }
 
 /// A resource id from a request: a UUID in its hyphenated form, else a violation of `field`.
@@ -65,52 +75,129 @@ pub fn required_id(value: &str, field: &str) -> Result<String, ServiceError> {
     id.ok_or_else(|| ServiceError::invalid(field, "is required"))
 }
 
-/// The idempotency key of a create or action named `operation`: `key` takes the key out of a
-/// copy of the request, and the rest of the request is what a retry must repeat.
-pub fn action_key<M: Message + Clone>(
+/// The idempotency key of a create or action named `operation` (AIP-155): `key` as the client
+/// sent it, and `rest` the request's bytes without the key, which a retry must repeat. A bad
+/// key is a violation of `idempotency_key`.
+pub fn idempotency_key(
     ctx: &ServiceContext,
     operation: &str,
-    request: &M,
-    key: fn(&mut M) -> &mut String,
+    key: &str,
+    rest: &[u8],
     violations: &mut Violations,
 ) -> Option<IdempotencyKey> {
-    let mut rest = request.clone();
-    let sent = std::mem::take(key(&mut rest));
-    match IdempotencyKey::new(
-        operation,
-        &sent,
-        "idempotency_key",
-        &ctx.keyring,
-        &rest.encode_to_vec(),
-    ) {
+    match IdempotencyKey::new(operation, key, "idempotency_key", &ctx.keyring, rest) {
         Ok(key) => Some(key),
         Err(error) => {
-            violations.absorb("idempotency_key", error);
+            violations.extend(error.into_violations("idempotency_key"));
             None
         }
     }
 }
 
-/// A list's page: `paging` takes the page size and token out of a copy of the request, and the
-/// rest (the filters) is what the page token is bound to.
-pub fn list_page<M: Message + Clone>(
-    request: &M,
-    paging: fn(&mut M) -> (&mut i32, &mut String),
-    default_size: u32,
-    max_size: u32,
+/// A list request (AIP-158): its page size and token, and its filters (everything else). The
+/// generated messages get it from [`list_requests!`](crate::list_requests).
+pub trait ListRequest: Message + Clone {
+    fn page_size(&self) -> i32;
+    fn page_token(&self) -> &str;
+    /// The request without its page size and token: what a page token is bound to.
+    fn filters(&self) -> Self;
+}
+
+/// Implements [`ListRequest`] for generated list requests that have `page_size` and
+/// `page_token` fields.
+#[macro_export]
+macro_rules! list_requests {
+    ($($request:ty),* $(,)?) => {$(
+        impl $crate::handler::ListRequest for $request {
+            fn page_size(&self) -> i32 {
+                self.page_size
+            }
+
+            fn page_token(&self) -> &str {
+                &self.page_token
+            }
+
+            fn filters(&self) -> Self {
+                let mut filters = self.clone();
+                filters.page_size = 0;
+                filters.page_token.clear();
+                filters
+            }
+        }
+    )*};
+}
+
+/// A list's page sizes: what page size 0 means, and the largest page served.
+#[derive(Debug, Clone, Copy)]
+pub struct PageSizes {
+    pub default: u32,
+    pub max: u32,
+}
+
+/// The page sizes of most lists.
+pub const PAGE_SIZES: PageSizes = PageSizes {
+    default: 50,
+    max: 200,
+};
+
+/// A list request's page, checked (violations name `page_size` and `page_token`), with its
+/// tokens bound to the request's filters.
+pub fn list_page<R: ListRequest>(
+    request: &R,
+    sizes: PageSizes,
     violations: &mut Violations,
 ) -> Page {
-    let mut filters = request.clone();
-    let (size, token) = paging(&mut filters);
-    let (size, token) = (std::mem::take(size), std::mem::take(token));
     Page::check(
-        size,
-        &token,
-        &filters.encode_to_vec(),
-        default_size,
-        max_size,
+        request.page_size(),
+        request.page_token(),
+        &request.filters().encode_to_vec(),
+        sizes.default,
+        sizes.max,
         violations,
     )
+}
+
+/// A row of a list read newest first by `(time, id)` and audited by id.
+pub trait ListedRow {
+    /// Where the row stands in the list's order.
+    fn position(&self) -> Position;
+    /// The id the audit log records for the row.
+    fn resource_id(&self) -> String;
+}
+
+/// Where an audited read is recorded: the resource type and the purpose (an RPC's path).
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    pub resource: &'a str,
+    pub purpose: &'a str,
+}
+
+/// One audited page of a list: `rows` as fetched for `page` (one more than the page, see
+/// [`Page::newest_first`]) are cut to the page, converted for the answer, recorded in the
+/// audit log as listed by `principal`, and the transaction is committed — the read is on record
+/// before the data leaves. Answers the items and the next page's token.
+pub async fn audited_page<R: ListedRow, T>(
+    ctx: &ServiceContext,
+    txn: Transaction,
+    principal: &Principal,
+    (page, mut rows): (&Page, Vec<R>),
+    access: Access<'_>,
+    convert: impl FnMut(&R) -> Result<T, ServiceError>,
+) -> Result<(Vec<T>, String), ServiceError> {
+    let next_page_token = page.finish(&mut rows, ListedRow::position);
+    let items = rows.iter().map(convert).collect::<Result<Vec<_>, _>>()?;
+    audit(
+        ctx,
+        &txn,
+        principal,
+        AuditAction::List,
+        access.resource,
+        access.purpose,
+        rows.iter().map(ListedRow::resource_id),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((items, next_page_token))
 }
 
 /// The etag of a version (AIP-154): opaque to clients.
