@@ -107,7 +107,11 @@ mod tests {
         };
         let fields: Vec<&str> = invalid.0.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["placement_request.age_band", "page_size", "sex"]);
-        assert!(invalid.to_string().starts_with("placement_request.age_band: is required; "));
+        assert!(
+            invalid
+                .to_string()
+                .starts_with("placement_request.age_band: is required; ")
+        );
     }
 
     #[test]

@@ -95,7 +95,8 @@ pub fn idempotency_key(
 }
 
 /// A list request (AIP-158): its page size and token, and its filters (everything else). The
-/// generated messages get it from [`list_requests!`](crate::list_requests).
+/// generated messages get it from [`list_requests!`](crate::list_requests), invoked below for
+/// every service's lists.
 pub trait ListRequest: Message + Clone {
     fn page_size(&self) -> i32;
     fn page_token(&self) -> &str;
@@ -126,6 +127,21 @@ macro_rules! list_requests {
         }
     )*};
 }
+
+// Every list request of the built services (the trait and the messages are both foreign to a
+// service crate, so the impls live here). A new service adds its own.
+crate::list_requests!(
+    hearth_proto::intake::v1::ListInterestRegistrationsRequest,
+    hearth_proto::intake::v1::ListPlacementRequestsRequest,
+    hearth_proto::intake::v1::ListPlacementRequestVersionsRequest,
+    hearth_proto::intake::v1::ListMemberMunicipalitiesRequest,
+    hearth_proto::intake::v1::ListFeeLevelsRequest,
+    hearth_proto::assessment::v1::ListAssessmentCasesRequest,
+    hearth_proto::assessment::v1::ListFamilyProfilesRequest,
+    hearth_proto::allocation::v1::ListMembersRequest,
+    hearth_proto::allocation::v1::ListAllocationRunsRequest,
+    hearth_proto::allocation::v1::ListInvoicesRequest,
+);
 
 /// A list's page sizes: what page size 0 means, and the largest page served.
 #[derive(Debug, Clone, Copy)]
@@ -163,6 +179,26 @@ pub trait ListedRow {
     fn position(&self) -> Position;
     /// The id the audit log records for the row.
     fn resource_id(&self) -> String;
+}
+
+/// Implements [`ListedRow`] for stored rows listed newest first by their `created_at` and
+/// audited by their `id` (a `String`): most resources.
+#[macro_export]
+macro_rules! listed_by_creation {
+    ($($model:ty),* $(,)?) => {$(
+        impl $crate::handler::ListedRow for $model {
+            fn position(&self) -> $crate::paging::Position {
+                $crate::paging::Position {
+                    time: self.created_at,
+                    id: self.id.clone(),
+                }
+            }
+
+            fn resource_id(&self) -> String {
+                self.id.clone()
+            }
+        }
+    )*};
 }
 
 /// Where an audited read is recorded: the resource type and the purpose (an RPC's path).

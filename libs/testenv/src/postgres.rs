@@ -145,7 +145,10 @@ where
     let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
 
     let admin = admin_connection(server_url).await?;
-    let lock_key = advisory_lock_key(&template);
+    // One lock per template name, not per build: another build's run drops this build's
+    // template as stale (`drop_stale_templates`) only under the same lock, never between the
+    // check and the clone here.
+    let lock_key = advisory_lock_key(template_name);
     let locked = admin
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

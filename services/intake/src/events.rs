@@ -1,39 +1,12 @@
-//! The events intake publishes (their types and payloads, in one place) and consumes:
-//! `placement.started` marks the placement request placed.
+//! The events intake consumes: `placement.started` marks the placement request placed. (What
+//! intake publishes is in `published.rs`.)
 
-use crate::api::requests::mark_placed;
+use crate::app::requests::mark_placed;
 use hearth_bus::{EventEnvelope, EventHandler, HandlerError, payload_type_name};
 use hearth_proto::events::v1::PlacementStarted;
 use hearth_rpc::{ServiceContext, ServiceError};
 use prost::Message;
 use sea_orm::DatabaseTransaction;
-
-pub use hearth_rpc::handler::EventKind;
-
-pub const INTEREST_REGISTERED: EventKind = EventKind {
-    event_type: "interest.registered",
-    payload_type: "hearth.events.v1.InterestRegistered",
-};
-pub const INTEREST_UPDATED: EventKind = EventKind {
-    event_type: "interest.updated",
-    payload_type: "hearth.events.v1.InterestRegistrationUpdated",
-};
-pub const INTEREST_WITHDRAWN: EventKind = EventKind {
-    event_type: "interest.withdrawn",
-    payload_type: "hearth.events.v1.InterestRegistrationWithdrawn",
-};
-pub const REQUEST_OPENED: EventKind = EventKind {
-    event_type: "request.opened",
-    payload_type: "hearth.events.v1.PlacementRequestOpened",
-};
-pub const REQUEST_UPDATED: EventKind = EventKind {
-    event_type: "request.updated",
-    payload_type: "hearth.events.v1.PlacementRequestUpdated",
-};
-pub const REQUEST_WITHDRAWN: EventKind = EventKind {
-    event_type: "request.withdrawn",
-    payload_type: "hearth.events.v1.PlacementRequestWithdrawn",
-};
 
 /// Applies `placement.started` from matching.
 pub struct PlacementStartedHandler {

@@ -1,12 +1,15 @@
 //! Intake: interest registrations from prospective foster families and placement requests from municipalities.
 //!
-//! Layout (the same in every service): `api.rs` is the gRPC adapter, `domain/` the pure rules,
-//! `store/` the entities, queries and migrations, `events.rs` the event handlers, and this file
-//! the wiring. RPCs that are not built yet answer `Unimplemented` (the generated default).
+//! Layout (the same in every service; ARCHITECTURE.md, "The shape of a service"): `api/` is the
+//! gRPC adapter (accept, convert, call, answer), `events.rs` the event consumers, `app/` what
+//! both of them do, `domain/` the pure rules, `store/` the entities, queries and migrations,
+//! `published.rs` the events intake publishes, and this file the wiring.
 
 mod api;
+mod app;
 pub mod domain;
 mod events;
+mod published;
 pub mod store;
 
 use hearth_proto::intake::v1::intake_service_server::IntakeServiceServer;

@@ -1,23 +1,26 @@
 //! The county's shape for integrators' pick-lists: member municipalities and fee levels, as
 //! the county file gives them. Any authenticated caller may read them.
 
-use super::support::caller;
+use hearth_auth::Role;
 use hearth_proto::common::v1 as common;
 use hearth_proto::convert;
 use hearth_proto::intake::v1 as pb;
+use hearth_rpc::handler::{PageSizes, accept, list_page};
 use hearth_rpc::paging::{Page, Position};
-use hearth_rpc::{ServiceContext, Violations};
-use tonic::{Request, Response, Status};
+use hearth_rpc::{ServiceContext, ServiceError, Violations};
+use tonic::Request;
 
-const DEFAULT_PAGE_SIZE: u32 = 100;
-const MAX_PAGE_SIZE: u32 = 200;
+/// The county file's lists are short: most fit one page.
+const PAGE_SIZES: PageSizes = PageSizes {
+    default: 100,
+    max: 200,
+};
 
-pub fn list_members(
+pub async fn list_members(
     ctx: &ServiceContext,
     request: Request<pb::ListMemberMunicipalitiesRequest>,
-) -> Result<Response<pb::ListMemberMunicipalitiesResponse>, Status> {
-    caller(&request)?;
-    let request = request.into_inner();
+) -> Result<pb::ListMemberMunicipalitiesResponse, ServiceError> {
+    let (_, request) = accept(request, &Role::ALL)?;
     let mut violations = Violations::new();
     let on = request.membership_date.as_ref().and_then(|date| {
         let parsed = convert::date(date);
@@ -26,15 +29,7 @@ pub fn list_members(
         }
         parsed
     });
-    let filter = format!("{on:?}");
-    let page = Page::check(
-        request.page_size,
-        &request.page_token,
-        filter.as_bytes(),
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-        &mut violations,
-    );
+    let page = list_page(&request, PAGE_SIZES, &mut violations);
     violations.finish()?;
     let members: Vec<_> = ctx
         .county
@@ -62,27 +57,19 @@ pub fn list_members(
         })
         .collect();
     let (members, next_page_token) = page_of(members, &page);
-    Ok(Response::new(pb::ListMemberMunicipalitiesResponse {
+    Ok(pb::ListMemberMunicipalitiesResponse {
         members,
         next_page_token,
-    }))
+    })
 }
 
-pub fn list_fee_levels(
+pub async fn list_fee_levels(
     ctx: &ServiceContext,
     request: Request<pb::ListFeeLevelsRequest>,
-) -> Result<Response<pb::ListFeeLevelsResponse>, Status> {
-    caller(&request)?;
-    let request = request.into_inner();
+) -> Result<pb::ListFeeLevelsResponse, ServiceError> {
+    let (_, request) = accept(request, &Role::ALL)?;
     let mut violations = Violations::new();
-    let page = Page::check(
-        request.page_size,
-        &request.page_token,
-        b"",
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-        &mut violations,
-    );
+    let page = list_page(&request, PAGE_SIZES, &mut violations);
     violations.finish()?;
     let levels = ctx
         .county
@@ -97,10 +84,10 @@ pub fn list_fee_levels(
         })
         .collect();
     let (fee_levels, next_page_token) = page_of(levels, &page);
-    Ok(Response::new(pb::ListFeeLevelsResponse {
+    Ok(pb::ListFeeLevelsResponse {
         fee_levels,
         next_page_token,
-    }))
+    })
 }
 
 /// One page of a list from the county file: a short, fixed list, so a position is an index.

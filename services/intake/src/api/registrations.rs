@@ -1,44 +1,35 @@
 //! Interest registrations: register (public intake), get, list, update contact details,
 //! withdraw.
 
-use super::support::{self, caller};
-use crate::domain::registration::{check_address, check_contact_update, check_registration};
-use crate::events;
+use super::convert::check_time_range;
+use super::convert::registration::{check_address, check_contact_update, check_registration};
+use super::support::{self, REGISTRANTS, REGISTRATION_STAFF};
+use crate::published;
 use crate::store::entities::{interest_registration as row, open_household_member as member};
 use hearth_audit::AuditAction;
-use hearth_auth::Role;
 use hearth_proto::convert;
 use hearth_proto::events::v1::{
     HouseholdDetails, InterestRegistered, InterestRegistrationUpdated,
     InterestRegistrationWithdrawn,
 };
 use hearth_proto::intake::v1 as pb;
-use hearth_rpc::handler;
-use hearth_rpc::paging::{Page, Position};
+use hearth_rpc::handler::{self, Access, PAGE_SIZES, accept, list_page};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
 use sea_orm::{ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 const RESOURCE: &str = "interest_registration";
 const OPEN: &str = "open";
 const WITHDRAWN: &str = "withdrawn";
 const CREATED: &str = "created";
 const LINKED: &str = "linked";
-const DEFAULT_PAGE_SIZE: u32 = 50;
-const MAX_PAGE_SIZE: u32 = 200;
-
-const READERS: &[Role] = &[Role::UnitStaff, Role::Admin];
 
 pub async fn create(
     ctx: &ServiceContext,
     request: Request<pb::CreateInterestRegistrationRequest>,
-) -> Result<Response<pb::CreateInterestRegistrationResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(&[Role::PublicIntake, Role::UnitStaff, Role::Admin])
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::CreateInterestRegistrationResponse, ServiceError> {
+    let (_, request) = accept(request, REGISTRANTS)?;
     let mut violations = Violations::new();
     let draft = check_registration(
         request.interest_registration.as_ref(),
@@ -52,7 +43,7 @@ pub async fn create(
         .as_ref()
         .map(Message::encode_to_vec)
         .unwrap_or_default();
-    let key = support::check_idempotency_key(
+    let key = handler::idempotency_key(
         ctx,
         "CreateInterestRegistration",
         &request.idempotency_key,
@@ -61,7 +52,7 @@ pub async fn create(
     );
     violations.finish()?;
     let (Some(draft), Some(key)) = (draft, key) else {
-        return Err(ServiceError::internal("checked registration missing").into());
+        return Err(ServiceError::internal("checked registration missing"));
     };
     let pin_indexes: Vec<String> = draft
         .personal_identity_numbers
@@ -72,54 +63,43 @@ pub async fn create(
     // Two attempts: a concurrent call can win the race for the open-member keys or for the
     // idempotency key; the second attempt then finds what it committed and answers from it.
     for attempt in 0..2 {
-        let txn = ctx.begin().await.map_err(ServiceError::from)?;
+        let txn = ctx.begin().await?;
         if let Some(first) = key.find(&txn).await? {
             let found = row::Entity::find_by_id(first.resource_id.clone())
                 .one(&txn)
-                .await
-                .map_err(ServiceError::from)?;
-            txn.commit().await.map_err(ServiceError::from)?;
-            return Ok(Response::new(receipt(
-                &first.resource_id,
-                found.as_ref(),
-                &first.outcome,
-            )));
+                .await?;
+            txn.commit().await?;
+            return Ok(receipt(&first.resource_id, found.as_ref(), &first.outcome));
         }
         let now = ctx.now();
         let open_member = member::Entity::find()
             .filter(member::Column::PinIndex.is_in(pin_indexes.clone()))
             .one(&txn)
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         if let Some(open_member) = open_member {
             let Some(existing) =
                 row::Entity::find_by_id(open_member.interest_registration_id.clone())
                     .one(&txn)
-                    .await
-                    .map_err(ServiceError::from)?
+                    .await?
             else {
-                return Err(
-                    ServiceError::internal("open household member without registration").into(),
-                );
+                return Err(ServiceError::internal(
+                    "open household member without registration",
+                ));
             };
             let mut update: row::ActiveModel = existing.clone().into();
             update.repeat_count = ActiveValue::Set(existing.repeat_count.saturating_add(1));
             update.last_repeat_at = ActiveValue::Set(Some(now));
-            update.update(&txn).await.map_err(ServiceError::from)?;
+            update.update(&txn).await?;
             match key.remember(&txn, &existing.id, LINKED, now).await {
                 Err(ServiceError::Aborted { .. }) if attempt == 0 => {
-                    txn.rollback().await.map_err(ServiceError::from)?;
+                    txn.rollback().await?;
                     continue;
                 }
                 outcome => outcome?,
             }
-            txn.commit().await.map_err(ServiceError::from)?;
+            txn.commit().await?;
             tracing::info!(interest_registration_id = %existing.id, "registration linked to the household's open registration");
-            return Ok(Response::new(receipt(
-                &existing.id,
-                Some(&existing),
-                LINKED,
-            )));
+            return Ok(receipt(&existing.id, Some(&existing), LINKED));
         }
 
         let id = hearth_domain::new_id().to_string();
@@ -152,8 +132,7 @@ pub async fn create(
         };
         row::Entity::insert(registration)
             .exec_without_returning(&txn)
-            .await
-            .map_err(ServiceError::from)?;
+            .await?;
         let members = pin_indexes.iter().map(|pin_index| member::ActiveModel {
             pin_index: ActiveValue::Set(pin_index.clone()),
             interest_registration_id: ActiveValue::Set(id.clone()),
@@ -164,10 +143,10 @@ pub async fn create(
         {
             Ok(_) => {}
             Err(error) if attempt == 0 && handler::is_unique_violation(&error) => {
-                txn.rollback().await.map_err(ServiceError::from)?;
+                txn.rollback().await?;
                 continue;
             }
-            Err(error) => return Err(ServiceError::from(error).into()),
+            Err(error) => return Err(ServiceError::from(error)),
         }
         let event = InterestRegistered {
             interest_registration_id: id.clone(),
@@ -193,7 +172,7 @@ pub async fn create(
         handler::publish(
             ctx,
             &txn,
-            &events::INTEREST_REGISTERED,
+            &published::INTEREST_REGISTERED,
             (&id, 1),
             &event,
             now,
@@ -201,25 +180,24 @@ pub async fn create(
         .await?;
         match key.remember(&txn, &id, CREATED, now).await {
             Err(ServiceError::Aborted { .. }) if attempt == 0 => {
-                txn.rollback().await.map_err(ServiceError::from)?;
+                txn.rollback().await?;
                 continue;
             }
             outcome => outcome?,
         }
-        txn.commit().await.map_err(ServiceError::from)?;
+        txn.commit().await?;
         ctx.outbox.notify_relay();
         tracing::info!(interest_registration_id = %id, home_municipality = %draft.home_municipality, "interest registered");
-        return Ok(Response::new(pb::CreateInterestRegistrationResponse {
+        return Ok(pb::CreateInterestRegistrationResponse {
             interest_registration_id: id,
             create_time: Some(convert::timestamp_to_proto(now)),
             outcome: pb::RegistrationOutcome::Created as i32,
-        }));
+        });
     }
     Err(ServiceError::Aborted {
         reason: "CONCURRENT_REGISTRATION",
         message: "the household was registered concurrently; retry the call".to_owned(),
-    }
-    .into())
+    })
 }
 
 fn receipt(
@@ -241,24 +219,20 @@ fn receipt(
 pub async fn get(
     ctx: &ServiceContext,
     request: Request<pb::GetInterestRegistrationRequest>,
-) -> Result<Response<pb::GetInterestRegistrationResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(READERS)
-        .map_err(ServiceError::from)?;
+) -> Result<pb::GetInterestRegistrationResponse, ServiceError> {
+    let (principal, request) = accept(request, REGISTRATION_STAFF)?;
     let mut violations = Violations::new();
     let id = handler::resource_id(
-        &request.get_ref().interest_registration_id,
+        &request.interest_registration_id,
         "interest_registration_id",
         &mut violations,
     );
     violations.finish()?;
     let id = id.unwrap_or_default();
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await?;
     let found = row::Entity::find_by_id(id.clone())
         .one(&txn)
-        .await
-        .map_err(ServiceError::from)?
+        .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, &id))?;
     let registration = to_proto(ctx, &found, true)?;
     support::audit(
@@ -272,21 +246,17 @@ pub async fn get(
     )
     .await?;
     // The read is on record before the data leaves.
-    txn.commit().await.map_err(ServiceError::from)?;
-    Ok(Response::new(pb::GetInterestRegistrationResponse {
+    txn.commit().await?;
+    Ok(pb::GetInterestRegistrationResponse {
         interest_registration: Some(registration),
-    }))
+    })
 }
 
 pub async fn list(
     ctx: &ServiceContext,
     request: Request<pb::ListInterestRegistrationsRequest>,
-) -> Result<Response<pb::ListInterestRegistrationsResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(READERS)
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::ListInterestRegistrationsResponse, ServiceError> {
+    let (principal, request) = accept(request, REGISTRATION_STAFF)?;
     let mut violations = Violations::new();
     let mut municipalities = Vec::new();
     for (index, code) in request.home_municipalities.iter().enumerate() {
@@ -313,17 +283,7 @@ pub async fn list(
             pb::InterestRegistrationView::Basic
         }
     };
-    let mut filters = request.clone();
-    filters.page_size = 0;
-    filters.page_token.clear();
-    let page = Page::check(
-        request.page_size,
-        &request.page_token,
-        &filters.encode_to_vec(),
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-        &mut violations,
-    );
+    let page = list_page(&request, PAGE_SIZES, &mut violations);
     violations.finish()?;
 
     let mut query = row::Entity::find();
@@ -339,47 +299,33 @@ pub async fn list(
     if let Some(to) = to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
-    let mut rows = page
+    let txn = ctx.begin().await?;
+    let rows = page
         .newest_first(query, row::Column::CreatedAt, row::Column::Id)
         .all(&txn)
-        .await
-        .map_err(ServiceError::from)?;
-    let next_page_token = page.finish(&mut rows, |last| Position {
-        time: last.created_at,
-        id: last.id.clone(),
-    });
+        .await?;
     let full = view == pb::InterestRegistrationView::Full;
-    let registrations = rows
-        .iter()
-        .map(|found| to_proto(ctx, found, full))
-        .collect::<Result<Vec<_>, _>>()?;
-    support::audit(
-        ctx,
-        &txn,
-        &principal,
-        AuditAction::List,
-        RESOURCE,
-        "ListInterestRegistrations",
-        rows.iter().map(|found| found.id.clone()),
-    )
-    .await?;
-    txn.commit().await.map_err(ServiceError::from)?;
-    Ok(Response::new(pb::ListInterestRegistrationsResponse {
+    let purpose = handler::rpc_path(support::SERVICE, "ListInterestRegistrations");
+    let access = Access {
+        resource: RESOURCE,
+        purpose: &purpose,
+    };
+    let (registrations, next_page_token) =
+        handler::audited_page(ctx, txn, &principal, (&page, rows), access, |found| {
+            to_proto(ctx, found, full)
+        })
+        .await?;
+    Ok(pb::ListInterestRegistrationsResponse {
         interest_registrations: registrations,
         next_page_token,
-    }))
+    })
 }
 
 pub async fn update(
     ctx: &ServiceContext,
     request: Request<pb::UpdateInterestRegistrationRequest>,
-) -> Result<Response<pb::UpdateInterestRegistrationResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(READERS)
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::UpdateInterestRegistrationResponse, ServiceError> {
+    let (principal, request) = accept(request, REGISTRATION_STAFF)?;
     let mut violations = Violations::new();
     let incoming = request.interest_registration.unwrap_or_default();
     let id = handler::resource_id(&incoming.id, "interest_registration.id", &mut violations);
@@ -407,18 +353,16 @@ pub async fn update(
     violations.finish()?;
     let id = id.unwrap_or_default();
 
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await?;
     let found = row::Entity::find_by_id(id.clone())
         .one(&txn)
-        .await
-        .map_err(ServiceError::from)?
+        .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, &id))?;
     if found.state != OPEN {
         return Err(ServiceError::rule(
             "INTEREST_REGISTRATION_CLOSED",
             "the registration is withdrawn and cannot be changed",
-        )
-        .into());
+        ));
     }
     handler::require_fresh(&request.etag, found.version, false)?;
     let mut household: HouseholdDetails = handler::open(ctx, &found.household, &found.id)?;
@@ -449,7 +393,7 @@ pub async fn update(
     update.household = ActiveValue::Set(handler::seal(ctx, &household, &id)?);
     update.version = ActiveValue::Set(version);
     update.updated_at = ActiveValue::Set(now);
-    let updated = update.update(&txn).await.map_err(ServiceError::from)?;
+    let updated = update.update(&txn).await?;
     let event = InterestRegistrationUpdated {
         interest_registration_id: id.clone(),
         household: Some(
@@ -461,7 +405,7 @@ pub async fn update(
     handler::publish(
         ctx,
         &txn,
-        &events::INTEREST_UPDATED,
+        &published::INTEREST_UPDATED,
         (&id, version),
         &event,
         now,
@@ -478,29 +422,25 @@ pub async fn update(
     )
     .await?;
     let registration = to_proto(ctx, &updated, true)?;
-    txn.commit().await.map_err(ServiceError::from)?;
+    txn.commit().await?;
     ctx.outbox.notify_relay();
-    Ok(Response::new(pb::UpdateInterestRegistrationResponse {
+    Ok(pb::UpdateInterestRegistrationResponse {
         interest_registration: Some(registration),
-    }))
+    })
 }
 
 pub async fn withdraw(
     ctx: &ServiceContext,
     request: Request<pb::WithdrawInterestRegistrationRequest>,
-) -> Result<Response<pb::WithdrawInterestRegistrationResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(READERS)
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::WithdrawInterestRegistrationResponse, ServiceError> {
+    let (_, request) = accept(request, REGISTRATION_STAFF)?;
     let mut violations = Violations::new();
     let id = handler::resource_id(
         &request.interest_registration_id,
         "interest_registration_id",
         &mut violations,
     );
-    let key = support::check_idempotency_key(
+    let key = handler::idempotency_key(
         ctx,
         "WithdrawInterestRegistration",
         &request.idempotency_key,
@@ -509,27 +449,25 @@ pub async fn withdraw(
     );
     violations.finish()?;
     let (Some(id), Some(key)) = (id, key) else {
-        return Err(ServiceError::internal("checked withdrawal missing").into());
+        return Err(ServiceError::internal("checked withdrawal missing"));
     };
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await?;
     let found = row::Entity::find_by_id(id.clone())
         .one(&txn)
-        .await
-        .map_err(ServiceError::from)?
+        .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, &id))?;
     if key.find(&txn).await?.is_some() {
         let registration = to_proto(ctx, &found, false)?;
-        txn.commit().await.map_err(ServiceError::from)?;
-        return Ok(Response::new(pb::WithdrawInterestRegistrationResponse {
+        txn.commit().await?;
+        return Ok(pb::WithdrawInterestRegistrationResponse {
             interest_registration: Some(registration),
-        }));
+        });
     }
     if found.state != OPEN {
         return Err(ServiceError::rule(
             "INTEREST_REGISTRATION_CLOSED",
             "the registration is withdrawn already",
-        )
-        .into());
+        ));
     }
     let now = ctx.now();
     let version = found.version + 1;
@@ -538,13 +476,12 @@ pub async fn withdraw(
     update.withdrawn_at = ActiveValue::Set(Some(now));
     update.updated_at = ActiveValue::Set(now);
     update.version = ActiveValue::Set(version);
-    let updated = update.update(&txn).await.map_err(ServiceError::from)?;
+    let updated = update.update(&txn).await?;
     // The household may register again later: its adults no longer have an open registration.
     member::Entity::delete_many()
         .filter(member::Column::InterestRegistrationId.eq(id.clone()))
         .exec(&txn)
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
     let event = InterestRegistrationWithdrawn {
         interest_registration_id: id.clone(),
         withdrawn_on: Some(convert::date_to_proto(ctx.today())),
@@ -552,7 +489,7 @@ pub async fn withdraw(
     handler::publish(
         ctx,
         &txn,
-        &events::INTEREST_WITHDRAWN,
+        &published::INTEREST_WITHDRAWN,
         (&id, version),
         &event,
         now,
@@ -560,11 +497,11 @@ pub async fn withdraw(
     .await?;
     key.remember(&txn, &id, WITHDRAWN, now).await?;
     let registration = to_proto(ctx, &updated, false)?;
-    txn.commit().await.map_err(ServiceError::from)?;
+    txn.commit().await?;
     ctx.outbox.notify_relay();
-    Ok(Response::new(pb::WithdrawInterestRegistrationResponse {
+    Ok(pb::WithdrawInterestRegistrationResponse {
         interest_registration: Some(registration),
-    }))
+    })
 }
 
 /// A stored registration as the API shows it; without `full`, the basic view (no personal
@@ -621,36 +558,7 @@ fn to_proto(
     })
 }
 
-/// A `TimeRange` filter's ends; violations against `field`.
-pub fn check_time_range(
-    range: Option<&hearth_proto::common::v1::TimeRange>,
-    field: &str,
-    violations: &mut Violations,
-) -> (
-    Option<chrono::DateTime<chrono::Utc>>,
-    Option<chrono::DateTime<chrono::Utc>>,
-) {
-    let Some(range) = range else {
-        return (None, None);
-    };
-    let mut end = |value: Option<&prost_types::Timestamp>, name: &str| {
-        value.and_then(|value| {
-            let parsed = convert::timestamp(value);
-            if parsed.is_none() {
-                violations.add(format!("{field}.{name}"), "is not a valid timestamp");
-            }
-            parsed
-        })
-    };
-    let from = end(range.start_time.as_ref(), "start_time");
-    let to = end(range.end_time.as_ref(), "end_time");
-    if let (Some(from), Some(to)) = (from, to)
-        && to <= from
-    {
-        violations.add(format!("{field}.end_time"), "must be later than start_time");
-    }
-    (from, to)
-}
+hearth_rpc::listed_by_creation!(row::Model);
 
 fn join_numbers(values: impl Iterator<Item = i32>) -> String {
     values

@@ -1,12 +1,16 @@
 //! Placement requests: open, get, list, update (keeping every version), withdraw.
 
-use super::registrations::check_time_range;
-use super::support::{self, caller};
-use crate::domain::request::{RequestDraft, apply_mask, check_request, check_withdrawal};
-use crate::events;
+use super::convert::check_time_range;
+use super::convert::request::{RequestDraft, apply_mask, check_request, check_withdrawal};
+use super::support::{self, REQUEST_STAFF};
+use crate::app::requests::{
+    OPEN, PLACED, RESOURCE, WITHDRAWN, closed, load, load_visible, save_version, to_proto,
+    to_proto_with, version_aad,
+};
+use crate::published;
 use crate::store::entities::{placement_request as row, placement_request_version as version_row};
 use hearth_audit::AuditAction;
-use hearth_auth::{MunicipalityScope, Principal, Role};
+use hearth_auth::MunicipalityScope;
 use hearth_domain::AgeBand;
 use hearth_proto::convert;
 use hearth_proto::events::v1::{
@@ -14,33 +18,20 @@ use hearth_proto::events::v1::{
     PlacementRequestWithdrawn,
 };
 use hearth_proto::intake::v1 as pb;
-use hearth_rpc::handler;
-use hearth_rpc::paging::{Page, Position};
+use hearth_rpc::handler::{self, Access, PAGE_SIZES, accept, list_page};
+use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use prost::Message;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use tonic::{Request, Response, Status};
-
-const RESOURCE: &str = "placement_request";
-const OPEN: &str = "open";
-const PLACED: &str = "placed";
-const WITHDRAWN: &str = "withdrawn";
-const DEFAULT_PAGE_SIZE: u32 = 50;
-const MAX_PAGE_SIZE: u32 = 200;
-const ROLES: &[Role] = &[Role::MunicipalityStaff, Role::UnitStaff, Role::Admin];
+use tonic::Request;
 
 pub async fn create(
     ctx: &ServiceContext,
     request: Request<pb::CreatePlacementRequestRequest>,
-) -> Result<Response<pb::CreatePlacementRequestResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(ROLES)
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::CreatePlacementRequestResponse, ServiceError> {
+    let (principal, request) = accept(request, REQUEST_STAFF)?;
     let mut violations = Violations::new();
     let draft = match &request.placement_request {
         None => {
@@ -60,7 +51,7 @@ pub async fn create(
         .as_ref()
         .map(Message::encode_to_vec)
         .unwrap_or_default();
-    let key = support::check_idempotency_key(
+    let key = handler::idempotency_key(
         ctx,
         "CreatePlacementRequest",
         &request.idempotency_key,
@@ -69,21 +60,19 @@ pub async fn create(
     );
     violations.finish()?;
     let (Some(draft), Some(key)) = (draft, key) else {
-        return Err(ServiceError::internal("checked request missing").into());
+        return Err(ServiceError::internal("checked request missing"));
     };
     // Municipality staff open requests for their own municipality only.
-    principal
-        .require_municipality_scope(&draft.municipality)
-        .map_err(ServiceError::from)?;
+    principal.require_municipality_scope(&draft.municipality)?;
 
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await?;
     if let Some(first) = key.find(&txn).await? {
         let found = load(&txn, &first.resource_id).await?;
         let answer = to_proto(ctx, &found)?;
-        txn.commit().await.map_err(ServiceError::from)?;
-        return Ok(Response::new(pb::CreatePlacementRequestResponse {
+        txn.commit().await?;
+        return Ok(pb::CreatePlacementRequestResponse {
             placement_request: Some(answer),
-        }));
+        });
     }
     let now = ctx.now();
     let id = hearth_domain::new_id().to_string();
@@ -104,41 +93,37 @@ pub async fn create(
     };
     row::Entity::insert(row::ActiveModel::from(model.clone()))
         .exec_without_returning(&txn)
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
     let answer = to_proto_with(&model, draft.content.clone(), None);
     save_version(ctx, &txn, &answer, &[], &principal, now).await?;
     let event = PlacementRequestOpened {
         placement_request_id: id.clone(),
         facts: Some(facts(&draft)),
     };
-    handler::publish(ctx, &txn, &events::REQUEST_OPENED, (&id, 1), &event, now).await?;
+    handler::publish(ctx, &txn, &published::REQUEST_OPENED, (&id, 1), &event, now).await?;
     key.remember(&txn, &id, "created", now).await?;
-    txn.commit().await.map_err(ServiceError::from)?;
+    txn.commit().await?;
     ctx.outbox.notify_relay();
     tracing::info!(placement_request_id = %id, municipality = %draft.municipality, "placement request opened");
-    Ok(Response::new(pb::CreatePlacementRequestResponse {
+    Ok(pb::CreatePlacementRequestResponse {
         placement_request: Some(answer),
-    }))
+    })
 }
 
 pub async fn get(
     ctx: &ServiceContext,
     request: Request<pb::GetPlacementRequestRequest>,
-) -> Result<Response<pb::GetPlacementRequestResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(ROLES)
-        .map_err(ServiceError::from)?;
+) -> Result<pb::GetPlacementRequestResponse, ServiceError> {
+    let (principal, request) = accept(request, REQUEST_STAFF)?;
     let mut violations = Violations::new();
     let id = handler::resource_id(
-        &request.get_ref().placement_request_id,
+        &request.placement_request_id,
         "placement_request_id",
         &mut violations,
     );
     violations.finish()?;
     let id = id.unwrap_or_default();
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await?;
     let found = load_visible(&txn, &principal, &id).await?;
     let answer = to_proto(ctx, &found)?;
     support::audit(
@@ -151,21 +136,17 @@ pub async fn get(
         [id.clone()],
     )
     .await?;
-    txn.commit().await.map_err(ServiceError::from)?;
-    Ok(Response::new(pb::GetPlacementRequestResponse {
+    txn.commit().await?;
+    Ok(pb::GetPlacementRequestResponse {
         placement_request: Some(answer),
-    }))
+    })
 }
 
 pub async fn list(
     ctx: &ServiceContext,
     request: Request<pb::ListPlacementRequestsRequest>,
-) -> Result<Response<pb::ListPlacementRequestsResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(ROLES)
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::ListPlacementRequestsResponse, ServiceError> {
+    let (principal, request) = accept(request, REQUEST_STAFF)?;
     let mut violations = Violations::new();
     let mut municipalities = Vec::new();
     for (index, code) in request.municipalities.iter().enumerate() {
@@ -205,17 +186,7 @@ pub async fn list(
         }
     }
     let (from, to) = check_time_range(request.create_time.as_ref(), "create_time", &mut violations);
-    let mut filters = request.clone();
-    filters.page_size = 0;
-    filters.page_token.clear();
-    let page = Page::check(
-        request.page_size,
-        &request.page_token,
-        &filters.encode_to_vec(),
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-        &mut violations,
-    );
+    let page = list_page(&request, PAGE_SIZES, &mut violations);
     violations.finish()?;
     // Municipality staff see their own municipality's requests and nothing else.
     match principal.municipality_scope() {
@@ -224,15 +195,14 @@ pub async fn list(
             if let Some(other) = municipalities.iter().find(|code| **code != own) {
                 return Err(ServiceError::PermissionDenied(format!(
                     "municipality staff of {own} cannot list the requests of {other}"
-                ))
-                .into());
+                )));
             }
             municipalities = vec![own];
         }
         MunicipalityScope::Nothing => {
-            return Err(
-                ServiceError::PermissionDenied("no municipality in the token".to_owned()).into(),
-            );
+            return Err(ServiceError::PermissionDenied(
+                "no municipality in the token".to_owned(),
+            ));
         }
     }
 
@@ -257,46 +227,32 @@ pub async fn list(
     if let Some(to) = to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
-    let mut rows = page
+    let txn = ctx.begin().await?;
+    let rows = page
         .newest_first(query, row::Column::CreatedAt, row::Column::Id)
         .all(&txn)
-        .await
-        .map_err(ServiceError::from)?;
-    let next_page_token = page.finish(&mut rows, |last| Position {
-        time: last.created_at,
-        id: last.id.clone(),
-    });
-    let requests = rows
-        .iter()
-        .map(|found| to_proto(ctx, found))
-        .collect::<Result<Vec<_>, _>>()?;
-    support::audit(
-        ctx,
-        &txn,
-        &principal,
-        AuditAction::List,
-        RESOURCE,
-        "ListPlacementRequests",
-        rows.iter().map(|found| found.id.clone()),
-    )
-    .await?;
-    txn.commit().await.map_err(ServiceError::from)?;
-    Ok(Response::new(pb::ListPlacementRequestsResponse {
+        .await?;
+    let purpose = handler::rpc_path(support::SERVICE, "ListPlacementRequests");
+    let access = Access {
+        resource: RESOURCE,
+        purpose: &purpose,
+    };
+    let (requests, next_page_token) =
+        handler::audited_page(ctx, txn, &principal, (&page, rows), access, |found| {
+            to_proto(ctx, found)
+        })
+        .await?;
+    Ok(pb::ListPlacementRequestsResponse {
         placement_requests: requests,
         next_page_token,
-    }))
+    })
 }
 
 pub async fn update(
     ctx: &ServiceContext,
     request: Request<pb::UpdatePlacementRequestRequest>,
-) -> Result<Response<pb::UpdatePlacementRequestResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(ROLES)
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::UpdatePlacementRequestResponse, ServiceError> {
+    let (principal, request) = accept(request, REQUEST_STAFF)?;
     let mut violations = Violations::new();
     let incoming = request.placement_request.unwrap_or_default();
     let id = handler::resource_id(&incoming.id, "placement_request.id", &mut violations);
@@ -313,10 +269,10 @@ pub async fn update(
     violations.finish()?;
     let id = id.unwrap_or_default();
 
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await?;
     let found = load_visible(&txn, &principal, &id).await?;
     if found.state != OPEN {
-        return Err(closed(&found).into());
+        return Err(closed(&found));
     }
     handler::require_fresh(&request.etag, found.version, false)?;
     let stored: pb::PlacementRequest = handler::open(ctx, &found.content, &found.id)?;
@@ -331,15 +287,15 @@ pub async fn update(
     );
     violations.finish()?;
     let Some(draft) = draft else {
-        return Err(ServiceError::internal("checked request missing").into());
+        return Err(ServiceError::internal("checked request missing"));
     };
     if draft.content == stored {
         // Nothing changed: no new version, no event.
         let answer = to_proto_with(&found, stored, None);
-        txn.commit().await.map_err(ServiceError::from)?;
-        return Ok(Response::new(pb::UpdatePlacementRequestResponse {
+        txn.commit().await?;
+        return Ok(pb::UpdatePlacementRequestResponse {
             placement_request: Some(answer),
-        }));
+        });
     }
     let now = ctx.now();
     let version = found.version + 1;
@@ -350,7 +306,7 @@ pub async fn update(
         ActiveValue::Set(convert::commission_kind_to_proto(draft.commission_kind) as i32);
     update.version = ActiveValue::Set(version);
     update.updated_at = ActiveValue::Set(now);
-    let updated = update.update(&txn).await.map_err(ServiceError::from)?;
+    let updated = update.update(&txn).await?;
     let answer = to_proto_with(&updated, draft.content.clone(), None);
     let mut changed = paths.clone();
     changed.sort();
@@ -363,28 +319,24 @@ pub async fn update(
     handler::publish(
         ctx,
         &txn,
-        &events::REQUEST_UPDATED,
+        &published::REQUEST_UPDATED,
         (&id, version),
         &event,
         now,
     )
     .await?;
-    txn.commit().await.map_err(ServiceError::from)?;
+    txn.commit().await?;
     ctx.outbox.notify_relay();
-    Ok(Response::new(pb::UpdatePlacementRequestResponse {
+    Ok(pb::UpdatePlacementRequestResponse {
         placement_request: Some(answer),
-    }))
+    })
 }
 
 pub async fn withdraw(
     ctx: &ServiceContext,
     request: Request<pb::WithdrawPlacementRequestRequest>,
-) -> Result<Response<pb::WithdrawPlacementRequestResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(ROLES)
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::WithdrawPlacementRequestResponse, ServiceError> {
+    let (principal, request) = accept(request, REQUEST_STAFF)?;
     let mut violations = Violations::new();
     let id = handler::resource_id(
         &request.placement_request_id,
@@ -394,7 +346,7 @@ pub async fn withdraw(
     let withdrawal = check_withdrawal(request.reason, &request.note, &mut violations);
     let mut keyed = request.clone();
     keyed.idempotency_key.clear();
-    let key = support::check_idempotency_key(
+    let key = handler::idempotency_key(
         ctx,
         "WithdrawPlacementRequest",
         &request.idempotency_key,
@@ -403,19 +355,19 @@ pub async fn withdraw(
     );
     violations.finish()?;
     let (Some(id), Some((reason, note)), Some(key)) = (id, withdrawal, key) else {
-        return Err(ServiceError::internal("checked withdrawal missing").into());
+        return Err(ServiceError::internal("checked withdrawal missing"));
     };
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await?;
     let found = load_visible(&txn, &principal, &id).await?;
     if key.find(&txn).await?.is_some() {
         let answer = to_proto(ctx, &found)?;
-        txn.commit().await.map_err(ServiceError::from)?;
-        return Ok(Response::new(pb::WithdrawPlacementRequestResponse {
+        txn.commit().await?;
+        return Ok(pb::WithdrawPlacementRequestResponse {
             placement_request: Some(answer),
-        }));
+        });
     }
     if found.state != OPEN {
-        return Err(closed(&found).into());
+        return Err(closed(&found));
     }
     if !request.etag.trim().is_empty() {
         handler::require_fresh(&request.etag, found.version, false)?;
@@ -434,7 +386,7 @@ pub async fn withdraw(
     });
     update.version = ActiveValue::Set(version);
     update.updated_at = ActiveValue::Set(now);
-    let updated = update.update(&txn).await.map_err(ServiceError::from)?;
+    let updated = update.update(&txn).await?;
     let answer = to_proto_with(&updated, content, Some(note));
     save_version(ctx, &txn, &answer, &["state".to_owned()], &principal, now).await?;
     let event = PlacementRequestWithdrawn {
@@ -446,43 +398,32 @@ pub async fn withdraw(
     handler::publish(
         ctx,
         &txn,
-        &events::REQUEST_WITHDRAWN,
+        &published::REQUEST_WITHDRAWN,
         (&id, version),
         &event,
         now,
     )
     .await?;
     key.remember(&txn, &id, WITHDRAWN, now).await?;
-    txn.commit().await.map_err(ServiceError::from)?;
+    txn.commit().await?;
     ctx.outbox.notify_relay();
-    Ok(Response::new(pb::WithdrawPlacementRequestResponse {
+    Ok(pb::WithdrawPlacementRequestResponse {
         placement_request: Some(answer),
-    }))
+    })
 }
 
 pub async fn list_versions(
     ctx: &ServiceContext,
     request: Request<pb::ListPlacementRequestVersionsRequest>,
-) -> Result<Response<pb::ListPlacementRequestVersionsResponse>, Status> {
-    let principal = caller(&request)?;
-    principal
-        .require_any_role(ROLES)
-        .map_err(ServiceError::from)?;
-    let request = request.into_inner();
+) -> Result<pb::ListPlacementRequestVersionsResponse, ServiceError> {
+    let (principal, request) = accept(request, REQUEST_STAFF)?;
     let mut violations = Violations::new();
     let id = handler::resource_id(
         &request.placement_request_id,
         "placement_request_id",
         &mut violations,
     );
-    let page = Page::check(
-        request.page_size,
-        &request.page_token,
-        request.placement_request_id.as_bytes(),
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-        &mut violations,
-    );
+    let page = list_page(&request, PAGE_SIZES, &mut violations);
     violations.finish()?;
     // Oldest first: the position is the last version number shown.
     let after = page
@@ -490,7 +431,7 @@ pub async fn list_versions(
         .as_ref()
         .and_then(|position| position.id.parse::<i64>().ok());
     let id = id.unwrap_or_default();
-    let txn = ctx.begin().await.map_err(ServiceError::from)?;
+    let txn = ctx.begin().await?;
     load_visible(&txn, &principal, &id).await?;
     let mut rows = version_row::Entity::find()
         .filter(version_row::Column::PlacementRequestId.eq(id.clone()))
@@ -498,8 +439,7 @@ pub async fn list_versions(
         .order_by_asc(version_row::Column::Version)
         .limit(page.fetch_limit())
         .all(&txn)
-        .await
-        .map_err(ServiceError::from)?;
+        .await?;
     let next_page_token = page.finish(&mut rows, |last| Position {
         time: last.changed_at,
         id: last.version.to_string(),
@@ -535,150 +475,14 @@ pub async fn list_versions(
         [id.clone()],
     )
     .await?;
-    txn.commit().await.map_err(ServiceError::from)?;
-    Ok(Response::new(pb::ListPlacementRequestVersionsResponse {
+    txn.commit().await?;
+    Ok(pb::ListPlacementRequestVersionsResponse {
         versions,
         next_page_token,
-    }))
+    })
 }
 
-/// Applies `placement.started`: the request is placed.
-pub async fn mark_placed<C: ConnectionTrait>(
-    conn: &C,
-    ctx: &ServiceContext,
-    id: &str,
-) -> Result<bool, ServiceError> {
-    let Some(found) = row::Entity::find_by_id(id.to_owned()).one(conn).await? else {
-        return Ok(false);
-    };
-    if found.state != OPEN {
-        return Ok(false);
-    }
-    let now = ctx.now();
-    let content: pb::PlacementRequest = handler::open(ctx, &found.content, &found.id)?;
-    let mut update: row::ActiveModel = found.clone().into();
-    update.state = ActiveValue::Set(PLACED.to_owned());
-    update.version = ActiveValue::Set(found.version + 1);
-    update.updated_at = ActiveValue::Set(now);
-    let updated = update.update(conn).await?;
-    let answer = to_proto_with(&updated, content, None);
-    let version = version_row::ActiveModel {
-        placement_request_id: ActiveValue::Set(id.to_owned()),
-        version: ActiveValue::Set(updated.version),
-        content: ActiveValue::Set(handler::seal(
-            ctx,
-            &answer,
-            &version_aad(id, updated.version),
-        )?),
-        changed_fields: ActiveValue::Set("state".to_owned()),
-        changed_by: ActiveValue::Set("matching".to_owned()),
-        changed_at: ActiveValue::Set(now),
-    };
-    version_row::Entity::insert(version)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(true)
-}
-
-async fn save_version<C: ConnectionTrait>(
-    ctx: &ServiceContext,
-    conn: &C,
-    answer: &pb::PlacementRequest,
-    changed: &[String],
-    principal: &Principal,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), ServiceError> {
-    let version = i64::from(answer.version);
-    let model = version_row::ActiveModel {
-        placement_request_id: ActiveValue::Set(answer.id.clone()),
-        version: ActiveValue::Set(version),
-        content: ActiveValue::Set(handler::seal(
-            ctx,
-            answer,
-            &version_aad(&answer.id, version),
-        )?),
-        changed_fields: ActiveValue::Set(changed.join(",")),
-        changed_by: ActiveValue::Set(principal.subject().to_owned()),
-        changed_at: ActiveValue::Set(now),
-    };
-    version_row::Entity::insert(model)
-        .exec_without_returning(conn)
-        .await
-        .map_err(ServiceError::from)?;
-    Ok(())
-}
-
-/// Each version is sealed bound to its request and number, so versions cannot be swapped.
-fn version_aad(id: &str, version: i64) -> String {
-    format!("{id}#{version}")
-}
-
-async fn load<C: ConnectionTrait>(conn: &C, id: &str) -> Result<row::Model, ServiceError> {
-    row::Entity::find_by_id(id.to_owned())
-        .one(conn)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))
-}
-
-/// Loads a request the caller may see: municipality staff only their own municipality's.
-async fn load_visible<C: ConnectionTrait>(
-    conn: &C,
-    principal: &Principal,
-    id: &str,
-) -> Result<row::Model, ServiceError> {
-    let found = load(conn, id).await?;
-    let municipality = hearth_domain::MunicipalityCode::parse(&found.municipality)
-        .map_err(ServiceError::internal)?;
-    principal.require_municipality_scope(&municipality)?;
-    Ok(found)
-}
-
-fn closed(found: &row::Model) -> ServiceError {
-    ServiceError::rule(
-        "PLACEMENT_REQUEST_CLOSED",
-        format!(
-            "the placement request is {} and can no longer be changed",
-            found.state
-        ),
-    )
-}
-
-fn to_proto(
-    ctx: &ServiceContext,
-    found: &row::Model,
-) -> Result<pb::PlacementRequest, ServiceError> {
-    let content: pb::PlacementRequest = handler::open(ctx, &found.content, &found.id)?;
-    let note = match &found.withdrawal_note {
-        Some(sealed) => Some(handler::open_text(ctx, sealed, &found.id)?),
-        None => Some(String::new()),
-    };
-    Ok(to_proto_with(found, content, note))
-}
-
-/// The stored row and its opened content as the API shows it.
-fn to_proto_with(
-    found: &row::Model,
-    mut content: pb::PlacementRequest,
-    note: Option<String>,
-) -> pb::PlacementRequest {
-    content.id.clone_from(&found.id);
-    content.age_band = found.age_band;
-    content.state = match found.state.as_str() {
-        OPEN => pb::PlacementRequestState::Open,
-        PLACED => pb::PlacementRequestState::Placed,
-        _ => pb::PlacementRequestState::Withdrawn,
-    } as i32;
-    content.withdrawal = found.withdrawal_reason.map(|reason| pb::Withdrawal {
-        reason,
-        note: note.unwrap_or_default(),
-        withdraw_time: found.withdrawn_at.map(convert::timestamp_to_proto),
-    });
-    content.create_time = Some(convert::timestamp_to_proto(found.created_at));
-    content.update_time = Some(convert::timestamp_to_proto(found.updated_at));
-    content.etag = handler::etag(found.version);
-    content.version = u32::try_from(found.version).unwrap_or_default();
-    content
-}
+hearth_rpc::listed_by_creation!(row::Model);
 
 /// What matching and followup learn of a request: never the case reference or free text.
 fn facts(draft: &RequestDraft) -> PlacementRequestFacts {

@@ -1,31 +1,20 @@
-//! What intake's handlers share beyond `hearth_rpc::handler`: the caller as a `Status`, the
-//! idempotency key of a request whose key sits beside the resource, and audit entries named
-//! by intake's RPCs.
+//! What only intake's handlers share: who may call what, and audit entries named by intake's
+//! RPCs. Everything generic is `hearth_rpc::handler`'s.
 
 use hearth_audit::AuditAction;
-use hearth_auth::Principal;
-use hearth_rpc::idempotency::IdempotencyKey;
-use hearth_rpc::{ServiceContext, ServiceError, Violations, handler};
+use hearth_auth::{Principal, Role};
+use hearth_rpc::{ServiceContext, ServiceError, handler};
 use sea_orm::ConnectionTrait;
 
-/// The verified caller of a request (the auth layer put it there).
-pub fn caller<T>(request: &tonic::Request<T>) -> Result<Principal, tonic::Status> {
-    Ok(handler::caller(request)?)
-}
+/// The gRPC service whose RPCs audit entries name.
+pub const SERVICE: &str = "hearth.intake.v1.IntakeService";
 
-/// The idempotency key of `operation` over `request` (the request's bytes without the key),
-/// or a violation against `idempotency_key`.
-pub fn check_idempotency_key(
-    ctx: &ServiceContext,
-    operation: &str,
-    key: &str,
-    request: &[u8],
-    violations: &mut Violations,
-) -> Option<IdempotencyKey> {
-    IdempotencyKey::new(operation, key, "idempotency_key", &ctx.keyring, request)
-        .map_err(|error| violations.absorb("idempotency_key", error))
-        .ok()
-}
+/// Who may register interest: the public form's backend, and staff entering a form by hand.
+pub const REGISTRANTS: &[Role] = &[Role::PublicIntake, Role::UnitStaff, Role::Admin];
+/// Who may read and change interest registrations.
+pub const REGISTRATION_STAFF: &[Role] = &[Role::UnitStaff, Role::Admin];
+/// Who may raise, read and change placement requests (municipality staff their own only).
+pub const REQUEST_STAFF: &[Role] = &[Role::MunicipalityStaff, Role::UnitStaff, Role::Admin];
 
 /// Records an access through intake's RPC `rpc` to the resources `ids`, in the caller's
 /// transaction.
@@ -38,6 +27,6 @@ pub async fn audit<C: ConnectionTrait>(
     rpc: &str,
     ids: impl IntoIterator<Item = String>,
 ) -> Result<(), ServiceError> {
-    let purpose = format!("/hearth.intake.v1.IntakeService/{rpc}");
+    let purpose = handler::rpc_path(SERVICE, rpc);
     handler::audit(ctx, conn, principal, action, resource, &purpose, ids).await
 }

@@ -1,7 +1,13 @@
-//! Interest registrations: what the web form sends, checked field by field into what is stored.
+//! Interest registrations from the wire: what the web form sends, checked field by field (by
+//! the household rules of `domain::household` and the text rules of `domain::text`) into what
+//! is stored.
 
-use super::text;
-use chrono::{Datelike, NaiveDate};
+use crate::domain::household::{
+    MAX_ADULTS, MAX_CHANNEL_OTHER, MAX_HOUSEHOLD_CHILD_AGE, MAX_HOUSEHOLD_CHILDREN, MAX_LOCALITY,
+    MAX_MESSAGE, MAX_STREET, MIN_ADULT_AGE, is_adult_on,
+};
+use crate::domain::text;
+use chrono::NaiveDate;
 use hearth_county::County;
 use hearth_domain::{AgeBand, CommissionKind, MunicipalityCode, PersonalIdentityNumber};
 use hearth_proto::common::v1 as common;
@@ -9,17 +15,6 @@ use hearth_proto::convert;
 use hearth_proto::events::v1::{HouseholdAdult, HouseholdDetails};
 use hearth_proto::intake::v1 as pb;
 use hearth_rpc::Violations;
-
-/// At most this many adults register together: the one or two foster parents.
-pub const MAX_ADULTS: usize = 2;
-/// Foster parents must be adults on the day they register.
-pub const MIN_ADULT_AGE: u32 = 18;
-const MAX_HOUSEHOLD_CHILDREN: usize = 15;
-const MAX_HOUSEHOLD_CHILD_AGE: u32 = 40;
-const MAX_CHANNEL_OTHER: usize = 200;
-const MAX_MESSAGE: usize = 2000;
-const MAX_STREET: usize = 200;
-const MAX_LOCALITY: usize = 100;
 
 /// A registration that passed every check: the searchable facts in the clear, the household's
 /// personal data as the message that is sealed at rest and in events.
@@ -200,7 +195,7 @@ fn check_adults(
         has_contact |= matches!(&email, Some(Some(_))) || matches!(&phone, Some(Some(_)));
         let number = match PersonalIdentityNumber::parse(&adult.personal_identity_number) {
             Ok(number) => {
-                if age_on(&number, today) < MIN_ADULT_AGE {
+                if !is_adult_on(&number, today) {
                     violations.add(
                         path("personal_identity_number"),
                         format!(
@@ -264,16 +259,6 @@ pub fn check_adult_contact(
     let email = violations.check(&path("email"), text::email(&adult.email));
     let phone = violations.check(&path("phone"), text::phone(&adult.phone));
     (given_name, family_name, email, phone)
-}
-
-/// Age in whole years on `today` from the number's date of birth.
-fn age_on(number: &PersonalIdentityNumber, today: NaiveDate) -> u32 {
-    let born = number.birth_date();
-    let mut years = today.year() - born.year();
-    if (today.month(), today.day()) < (born.month(), born.day()) {
-        years -= 1;
-    }
-    u32::try_from(years).unwrap_or(0)
 }
 
 /// A postal address; `None` if any part is wrong.

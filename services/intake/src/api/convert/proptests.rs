@@ -4,13 +4,13 @@
 
 use super::registration::{RegistrationDraft, check_registration};
 use super::request::{apply_mask, check_request, check_withdrawal};
-use super::text;
+use crate::domain::text;
 use chrono::NaiveDate;
 use hearth_county::County;
 use hearth_domain::PersonalIdentityNumber;
+use hearth_domain::{Invalid, Violations};
 use hearth_proto::common::v1 as common;
 use hearth_proto::intake::v1 as pb;
-use hearth_rpc::{ServiceError, Violations};
 use proptest::prelude::*;
 
 fn today() -> NaiveDate {
@@ -240,7 +240,7 @@ prop_compose! {
 fn fields_named(violations: Violations, roots: &[&str]) -> Result<(), TestCaseError> {
     match violations.finish() {
         Ok(()) => Ok(()),
-        Err(ServiceError::InvalidArgument(found)) => {
+        Err(Invalid(found)) => {
             prop_assert!(!found.is_empty());
             for violation in found {
                 prop_assert!(
@@ -257,7 +257,6 @@ fn fields_named(violations: Violations, roots: &[&str]) -> Result<(), TestCaseEr
             }
             Ok(())
         }
-        Err(other) => Err(TestCaseError::fail(format!("unexpected error {other:?}"))),
     }
 }
 
@@ -337,7 +336,7 @@ proptest! {
         stored in placement_request(),
         incoming in placement_request(),
         paths in prop::collection::vec(prop_oneof![
-            prop::sample::select(super::request::UPDATABLE_FIELDS.to_vec()).prop_map(str::to_owned),
+            prop::sample::select(crate::domain::request::UPDATABLE_FIELDS.to_vec()).prop_map(str::to_owned),
             "\\PC{0,20}",
         ], 0..6),
     ) {
