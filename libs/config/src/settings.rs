@@ -77,7 +77,7 @@ pub struct DatabaseSettings {
     #[serde(serialize_with = "serialize_masked_url")]
     pub url: Option<String>,
     /// Pool size per service (PostgreSQL). SQLite always uses one connection per file, since
-    /// SQLite serialises writes anyway (DESIGN.md, pitfalls).
+    /// SQLite serialises writes anyway (docs/design.md#pitfalls).
     pub max_connections: u32,
     pub connect_timeout_seconds: u64,
     /// Run migrations when a service starts. Unset: yes on SQLite, no on PostgreSQL (there,
