@@ -275,7 +275,7 @@ pub struct TelemetrySettings {
     pub metrics_listen: Option<SocketAddr>,
     /// Trace each database statement inside a call or event as a span of its own (with its SQL,
     /// never its values). Measured on intake at full load: about 0.14 ms of CPU per
-    /// registration, 12 % of its throughput (README, Benchmark); turn off if CPU-bound.
+    /// registration, 12 % of its throughput (bench/README.md); turn off if CPU-bound.
     pub database_spans: bool,
 }
 
