@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        // RPCs that a service has not built yet answer `Unimplemented` (DESIGN.md, "Work in stages").
+        // RPCs that a service has not built yet answer `Unimplemented` (docs/design.md#work-in-stages).
         .generate_default_stubs(true)
         .compile_fds(descriptor_set)?;
     Ok(())

@@ -29,7 +29,7 @@ pub const PUBLIC_KEY_FILE: &str = "dev-signing-key.pub.pem";
 /// An ES256 key pair kept in a data directory, for minting development tokens.
 ///
 /// Not for production: anyone who can read the directory can mint any role. The standalone
-/// service binaries refuse it unless told otherwise (see DESIGN.md, "Tenancy and access").
+/// service binaries refuse it unless told otherwise (see docs/design.md#tokens).
 pub struct DevelopmentKey {
     secret: SecretKey,
     encoding_key: EncodingKey,

@@ -77,7 +77,7 @@ pub struct DatabaseSettings {
     #[serde(serialize_with = "serialize_masked_url")]
     pub url: Option<String>,
     /// Pool size per service (PostgreSQL). SQLite always uses one connection per file, since
-    /// SQLite serialises writes anyway (DESIGN.md, pitfalls).
+    /// SQLite serialises writes anyway (docs/design.md#pitfalls).
     pub max_connections: u32,
     pub connect_timeout_seconds: u64,
     /// Run migrations when a service starts. Unset: yes on SQLite, no on PostgreSQL (there,
@@ -275,7 +275,7 @@ pub struct TelemetrySettings {
     pub metrics_listen: Option<SocketAddr>,
     /// Trace each database statement inside a call or event as a span of its own (with its SQL,
     /// never its values). Measured on intake at full load: about 0.14 ms of CPU per
-    /// registration, 12 % of its throughput (README, Benchmark); turn off if CPU-bound.
+    /// registration, 12 % of its throughput (bench/README.md); turn off if CPU-bound.
     pub database_spans: bool,
 }
 

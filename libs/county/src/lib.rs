@@ -2,11 +2,11 @@
 //! periods and main towns), its fee levels and its assessment settings (priority list, time
 //! limit, retention), read from the county file.
 //!
-//! The county file is the one source of this shape for every service (DESIGN.md, "Shared domain
-//! values"). A deployment names it with `county.file`; without one, the built-in file of the
-//! county's slug is used (Dalarna and Jönköping ship in `counties/`). Everything is validated
-//! when the file is read, so a service never meets a half-valid county: every error names the
-//! file and the key, e.g. `members[3].code`.
+//! The county file is the one source of this shape for every service
+//! (docs/design.md#the-county-file). A deployment names it with `county.file`; without one, the
+//! built-in file of the county's slug is used (Dalarna and Jönköping ship in `counties/`).
+//! Everything is validated when the file is read, so a service never meets a half-valid county:
+//! every error names the file and the key, e.g. `members[3].code`.
 
 mod assessment;
 mod file;

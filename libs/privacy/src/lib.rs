@@ -1,5 +1,5 @@
-//! Hearth's protection of personal data at rest and in events (DESIGN.md, "Tenancy and access"
-//! → Personal data; "Events" → Personal data in events).
+//! Hearth's protection of personal data at rest and in events (docs/design.md, "Personal data at
+//! rest" and "Personal data in events").
 //!
 //! - A [`Keyring`] holds the county's versioned AES-256-GCM [`DataKey`]s, one of them current,
 //!   and the HMAC-SHA256 blind-index key. It is built from [`KeyringOptions`] (which the caller

@@ -174,9 +174,9 @@ fn leading_word(name: &str) -> &str {
     &name[..end]
 }
 
-/// Checks DESIGN.md's API conventions on every RPC: one request and one response message per RPC,
-/// `idempotency_key` on creates and actions, AIP-158 paging on lists, a field mask and etag on
-/// updates, and the roles that may call it in its comment.
+/// Checks the API conventions (docs/api-conventions.md) on every RPC: one request and one
+/// response message per RPC, `idempotency_key` on creates and actions, AIP-158 paging on lists, a
+/// field mask and etag on updates, and the roles that may call it in its comment.
 #[test]
 fn rpcs_follow_the_api_conventions() -> TestResult {
     let messages = hearth_messages()?;
@@ -253,7 +253,7 @@ fn rpcs_follow_the_api_conventions() -> TestResult {
     Ok(())
 }
 
-/// The event types of DESIGN.md (and the updates Hearth adds), each with a payload.
+/// The event types of the services (docs/design.md#shape), each with a payload.
 const EVENT_TYPES: [&str; 18] = [
     "interest.registered",
     "request.opened",

@@ -32,7 +32,7 @@ pub struct TelemetryOptions {
     pub otlp_endpoint: Option<String>,
     /// Head-sampling ratio for traces started here, `0.0..=1.0`. A remote parent's decision is
     /// always followed (parent-based sampling); keeping every error trace is the collector's
-    /// tail sampling (DESIGN.md, "Kubernetes notes").
+    /// tail sampling (docs/design.md#kubernetes-notes).
     pub sample_ratio: f64,
     /// The county this deployment serves, exported as the `hearth.county` resource attribute.
     pub county: Option<String>,

@@ -82,7 +82,7 @@ fn dalarna_in_ore_is_exact_decimals() {
         .sum();
     assert_eq!(sum, 3_998_600_00);
     let allocation = std::fs::read_to_string(out.path().join("allocation-2026.csv")).unwrap();
-    // DESIGN.md's example: Gagnef's share with öre rounding.
+    // The example of docs/design.md#allocation-files: Gagnef's share with öre rounding.
     assert!(
         allocation.contains("2026,Gagnef,2352,4.6390,185493.53\n"),
         "{allocation}"
