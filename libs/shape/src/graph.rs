@@ -1,6 +1,7 @@
 //! Each service's module graph: no circles, and the layers named in one direction.
 
 use crate::paths::{Collector, Named, absolute};
+use crate::purity::NOTHING_ELSE;
 use crate::{Report, Violation, parse};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -71,13 +72,8 @@ pub fn check_crate(report: &mut Report, root: &Path, src: &Path) {
                 .rev()
                 .find_map(|n| owner.get(&target[..n]));
             if let Some(to) = to.filter(|to| *to != module) {
-                let (from, to, file, line, path) = (
-                    module.clone(),
-                    to.clone(),
-                    file.clone(),
-                    named.line,
-                    named.text(),
-                );
+                let (from, to, file) = (module.clone(), to.clone(), file.clone());
+                let (line, path) = (named.line, named.text());
                 edges.push(Edge {
                     from,
                     to,
@@ -95,7 +91,7 @@ pub fn check_crate(report: &mut Report, root: &Path, src: &Path) {
 /// The rule an edge breaks, if any.
 fn broken(from: &[String], to: &[String]) -> Option<&'static str> {
     if under(from, "domain") && !under(to, "domain") {
-        return Some("domain modules name nothing else of the crate");
+        return Some(NOTHING_ELSE);
     }
     if under(from, "store") && (under(to, "api") || under(to, "events")) {
         return Some("store names neither api nor events");

@@ -6,10 +6,11 @@
 //! nothing, so neither counts.
 //!
 //! **Purity.** Every `.rs` file under `libs/domain/src/` and `services/*/src/domain/`
-//! (recursively, tests included) names no path whose first segment is one of
-//! [`purity::FORBIDDEN`] (the I/O, gRPC, storage and bus crates), and nothing of its crate
-//! outside `crate::domain` (`crate::api`, `super::super::store`, ...). `libs/domain`'s
-//! `[dependencies]` list none of those crates either.
+//! (recursively, tests included; or a service's `src/domain.rs`) names no path whose first
+//! segment is one of [`purity::FORBIDDEN`] (the I/O, gRPC, storage and bus crates), and
+//! nothing of its crate outside `crate::domain` (`crate::api`, `super::super::store`, ...).
+//! `libs/domain`'s `[dependencies]` list none of those crates either. Every occurrence is
+//! reported; the same path on the same line once.
 //!
 //! **Module graph**, for each crate `services/*` with a `src/lib.rs`:
 //! - A node is a module file, found by following `mod x;` from `lib.rs` (the crate root,
@@ -116,22 +117,14 @@ pub fn check_workspace(root: &Path) -> Report {
     if let Ok(text) = std::fs::read_to_string(domain_lib.join("Cargo.toml")) {
         purity::check_manifest(&mut report, Path::new("libs/domain/Cargo.toml"), &text);
     }
-    check_domain_tree(
-        &mut report,
-        root,
-        &domain_lib.join("src"),
-        &domain_lib.join("src"),
-        &[],
-    );
+    let src = domain_lib.join("src");
+    check_domain_files(&mut report, root, &src, rust_files(&src), &[]);
     for service in subfolders(&root.join("services")) {
         let src = service.join("src");
-        check_domain_tree(
-            &mut report,
-            root,
-            &src,
-            &src.join("domain"),
-            &["domain".to_owned()],
-        );
+        // `src/domain/` (recursively), or a service whose domain is one `src/domain.rs`.
+        let mut files = rust_files(&src.join("domain"));
+        files.extend(Some(src.join("domain.rs")).filter(|f| f.is_file()));
+        check_domain_files(&mut report, root, &src, files, &["domain".to_owned()]);
         if src.join("lib.rs").is_file() {
             graph::check_crate(&mut report, root, &src);
         }
@@ -142,9 +135,15 @@ pub fn check_workspace(root: &Path) -> Report {
     report
 }
 
-/// Purity of every `.rs` file under `dir` (inside the crate whose sources are in `src`).
-fn check_domain_tree(report: &mut Report, root: &Path, src: &Path, dir: &Path, domain: &[String]) {
-    for path in rust_files(dir) {
+/// Purity of domain files of the crate whose sources are in `src`.
+fn check_domain_files(
+    report: &mut Report,
+    root: &Path,
+    src: &Path,
+    files: Vec<PathBuf>,
+    domain: &[String],
+) {
+    for path in files {
         let shown = path.strip_prefix(root).unwrap_or(&path);
         let Some(file) = parse(report, shown, &path) else {
             continue;

@@ -4,6 +4,9 @@ use crate::paths::{Collector, absolute};
 use crate::{Report, Violation};
 use std::path::Path;
 
+const PURE: &str = "domain is pure: no I/O, no gRPC, no storage, no bus";
+pub(crate) const NOTHING_ELSE: &str = "domain modules name nothing else of the crate";
+
 /// Crates a domain module may not name (by the first segment of a path).
 pub const FORBIDDEN: &[&str] = &[
     "hearth_proto",
@@ -40,10 +43,7 @@ pub fn check_file(
         let path = named.text();
         let violation = |what: &str, why: &str| Violation::new(shown, named.line, what, &path, why);
         if FORBIDDEN.contains(&named.segments[0].as_str()) {
-            report.push(violation(
-                "domain names",
-                "domain is pure: no I/O, no gRPC, no storage, no bus",
-            ));
+            report.push(violation("domain names", PURE));
             continue;
         }
         let here = [module, &named.scope[..]].concat();
@@ -51,7 +51,7 @@ pub fn check_file(
         if target.is_some_and(|target| !target.starts_with(domain)) {
             report.push(violation(
                 "domain reaches out of crate::domain with",
-                "domain names nothing else of its crate",
+                NOTHING_ELSE,
             ));
         }
     }
@@ -88,13 +88,7 @@ pub fn check_manifest(report: &mut Report, shown: &Path, text: &str) {
                         .is_some_and(|r| r.starts_with([' ', '=', '.']))
                 })
                 .map_or(1, |at| at + 1);
-            report.push(Violation::new(
-                shown,
-                line,
-                "domain depends on",
-                key,
-                "domain is pure: no I/O, no gRPC, no storage, no bus",
-            ));
+            report.push(Violation::new(shown, line, "domain depends on", key, PURE));
         }
     }
 }

@@ -336,7 +336,7 @@ fn each_layer_names_only_what_it_may() {
         ),
         (
             "services/svc/src/domain.rs",
-            "pub fn rule() -> crate::Svc { crate::Svc }\n",
+            "pub fn rule() -> crate::Svc { crate::Svc }\nuse tokio::time;\n",
         ),
         (
             "services/svc/src/store/mod.rs",
@@ -359,6 +359,11 @@ fn each_layer_names_only_what_it_may() {
                 "services/svc/src/domain.rs".to_owned(),
                 1,
                 "domain modules name nothing else of the crate"
+            ),
+            (
+                "services/svc/src/domain.rs".to_owned(),
+                2,
+                "domain is pure: no I/O, no gRPC, no storage, no bus"
             ),
             (
                 "services/svc/src/retention.rs".to_owned(),
