@@ -23,10 +23,11 @@
 //!   The path resolves to its longest prefix that is a known module, so `crate::Intake` leads
 //!   to the crate root. A `mod x;` item itself is no edge, nor is a file naming itself.
 //! - **Cycles**: strongly connected components of more than one module. An edge from a
-//!   module to one of its own descendants (a parent routing to its children) counts only when
-//!   the descendant also names the parent itself back (an edge to exactly the parent, e.g.
-//!   `super::Api` from `api/cases.rs`); `super::support` from `api/cases.rs` names the
-//!   sibling `api::support`, not `api`.
+//!   module to one of its own descendants (a parent routing to its children or re-exporting
+//!   them) never counts: the parent is the face of its children, and a child may use what the
+//!   parent declares for them (`super::AllocationError`). Edges between siblings, and from a
+//!   child to anything else, count; `super::support` from `api/cases.rs` names the sibling
+//!   `api::support`, not `api`.
 //! - **Layers**, checked on every edge: modules under `domain` name nothing outside `domain`
 //!   (the root included); modules under `store` name neither `api` nor `events`; only modules
 //!   under `api` and the crate root name `api`; only modules under `events` and the crate root

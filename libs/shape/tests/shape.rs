@@ -273,7 +273,7 @@ fn siblings_naming_each_other_are_a_cycle() {
 }
 
 #[test]
-fn a_parent_routing_to_its_children_is_no_cycle_unless_a_child_names_the_parent_back() {
+fn a_parent_routing_to_its_children_is_no_cycle() {
     let parent = "mod cases;\nmod support;\npub struct Api;\nfn serve() { cases::create(); }\n";
     let routing = |case: &'static str| {
         check(&[
@@ -285,14 +285,30 @@ fn a_parent_routing_to_its_children_is_no_cycle_unless_a_child_names_the_parent_
     };
     let report = routing("use super::support::caller;\npub fn create() { caller() }\n");
     assert!(report.is_empty(), "{report}");
+    // A child using what its parent declares for the children is no cycle either.
     let report = routing("pub fn create() { let _ = super::Api; }\n");
+    assert!(report.is_empty(), "{report}");
+    // Siblings naming each other are.
+    let report = routing("pub fn create() { super::support::caller() }\n");
+    assert!(report.is_empty(), "{report}");
+    let report = check(&[
+        ("services/svc/src/lib.rs", "mod api;\n"),
+        ("services/svc/src/api/mod.rs", "mod a;\nmod b;\n"),
+        (
+            "services/svc/src/api/a.rs",
+            "pub fn f() { super::b::g() }\n",
+        ),
+        (
+            "services/svc/src/api/b.rs",
+            "pub fn g() { super::a::f() }\n",
+        ),
+    ]);
     assert_eq!(
-        found(&report),
-        [(
-            "services/svc/src/api/mod.rs".to_owned(),
-            4,
-            "api, api::cases".to_owned()
-        )],
+        found(&report)
+            .into_iter()
+            .map(|(_, _, what)| what)
+            .collect::<Vec<_>>(),
+        ["api::a, api::b".to_owned()],
         "{report}"
     );
 }
