@@ -1,6 +1,6 @@
 //! Swedish personal identity numbers (personnummer) and coordination numbers (samordningsnummer).
 //!
-//! People and municipal systems write a number in five forms, all accepted by
+//! People and municipal systems write a number in six forms, all accepted by
 //! [`PersonalIdentityNumber::parse_on`], the one rule for every entry point:
 //!
 //! | form            | century                                                         |
@@ -124,9 +124,11 @@ impl Written {
 }
 
 impl PersonalIdentityNumber {
-    /// Parses any accepted form (see the [module](self) documentation; surrounding whitespace
-    /// ignored) as of `today`, the caller's date from its injected clock, which gives the
-    /// century of a ten-digit form. Checks a valid date (day + 60 for a coordination number),
+    /// Parses any accepted form (`YYYYMMDDNNNC`, `YYYYMMDD-NNNC`, `YYYYMMDD+NNNC`,
+    /// `YYMMDD-NNNC`, `YYMMDDNNNC`, `YYMMDD+NNNC`; surrounding whitespace ignored) as of
+    /// `today`, the caller's date from its injected clock, which gives the century of a
+    /// ten-digit form: with `-` or none the person is under 100 today, with `+` they turn 100
+    /// this year or have already (the Tax Agency's rule, detailed in this module's source). Checks a valid date (day + 60 for a coordination number),
     /// a birth number other than 000, a matching Luhn check digit over the last ten digits, a
     /// `+` that agrees with the date and a date of birth on or before `today`.
     pub fn parse_on(value: &str, today: NaiveDate) -> Result<Self, PersonalIdentityNumberError> {
