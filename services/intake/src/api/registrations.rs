@@ -372,6 +372,7 @@ pub async fn update(
             &incoming.adults,
             "interest_registration.adults",
             &household.adults,
+            ctx.today(),
             &mut violations,
         )
     {

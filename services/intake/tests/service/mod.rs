@@ -1,6 +1,7 @@
 //! The intake API over real gRPC, every scenario on SQLite and on PostgreSQL (the embedded bus
 //! in both; the bus path on NATS is covered by the e2e suite).
 
+mod identity_numbers;
 mod registrations;
 mod requests;
 

@@ -30,7 +30,7 @@ async fn create(
         .map(tonic::Response::into_inner)
 }
 
-async fn get(fixture: &Fixture, id: &str) -> pb::InterestRegistration {
+pub(super) async fn get(fixture: &Fixture, id: &str) -> pb::InterestRegistration {
     fixture
         .client()
         .get_interest_registration(request(

@@ -193,7 +193,8 @@ fn check_adults(
         let path = |name: &str| format!("{field}[{index}].{name}");
         let (given_name, family_name, email, phone) = check_adult_contact(adult, &path, violations);
         has_contact |= matches!(&email, Some(Some(_))) || matches!(&phone, Some(Some(_)));
-        let number = match PersonalIdentityNumber::parse(&adult.personal_identity_number) {
+        let number = match PersonalIdentityNumber::parse_on(&adult.personal_identity_number, today)
+        {
             Ok(number) => {
                 if !is_adult_on(&number, today) {
                     violations.add(
@@ -363,11 +364,12 @@ pub fn check_age_bands(
 }
 
 /// Checks the contact details of an update: the adults in the stored order, each with an empty
-/// personal identity number or the stored one.
+/// personal identity number or the stored one (in any form, read as of `today`).
 pub fn check_contact_update(
     adults: &[pb::RegisteredAdult],
     field: &str,
     stored: &[HouseholdAdult],
+    today: NaiveDate,
     violations: &mut Violations,
 ) -> Option<Vec<HouseholdAdult>> {
     if adults.len() != stored.len() {
@@ -387,7 +389,7 @@ pub fn check_contact_update(
         let path = |name: &str| format!("{field}[{index}].{name}");
         let given = adult.personal_identity_number.trim();
         if !given.is_empty()
-            && PersonalIdentityNumber::parse(given)
+            && PersonalIdentityNumber::parse_on(given, today)
                 .ok()
                 .map(|n| n.expose().to_owned())
                 != Some(current.personal_identity_number.clone())
