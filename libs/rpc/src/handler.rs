@@ -127,6 +127,13 @@ macro_rules! list_requests {
     )*};
 }
 
+// Assessment's list requests. The orphan rule keeps these impls in this crate: a service crate
+// owns neither the trait nor the generated messages.
+crate::list_requests!(
+    hearth_proto::assessment::v1::ListAssessmentCasesRequest,
+    hearth_proto::assessment::v1::ListFamilyProfilesRequest,
+);
+
 /// A list's page sizes: what page size 0 means, and the largest page served.
 #[derive(Debug, Clone, Copy)]
 pub struct PageSizes {
