@@ -7,7 +7,7 @@ use super::convert::{content_of, facts_to_proto};
 use crate::domain::profile::ProfileDraft;
 use crate::published;
 use crate::store::entities::{assessment_case, family_profile as row};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use hearth_proto::assessment::v1 as pb;
 use hearth_proto::common::v1 as common;
 use hearth_proto::convert;
@@ -124,12 +124,17 @@ pub async fn create<C: ConnectionTrait>(
     Ok(model)
 }
 
-fn availability_event(
-    id: &str,
+/// Publishes `family.availability_changed` of the profile `id` at `version`, as of `now`: its
+/// periods in `content`, and whether (and when) the family left.
+async fn publish_availability<C: ConnectionTrait>(
+    ctx: &ServiceContext,
+    conn: &C,
+    (id, version): (&str, i64),
     content: &pb::FamilyProfile,
     left_on: Option<NaiveDate>,
-) -> FamilyAvailabilityChanged {
-    FamilyAvailabilityChanged {
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let event = FamilyAvailabilityChanged {
         family_profile_id: id.to_owned(),
         availability: content.availability.clone(),
         state: if left_on.is_some() {
@@ -138,7 +143,16 @@ fn availability_event(
             common::FamilyProfileState::Active as i32
         },
         left_on: left_on.map(convert::date_to_proto),
-    }
+    };
+    handler::publish(
+        ctx,
+        conn,
+        &published::FAMILY_AVAILABILITY_CHANGED,
+        (id, version),
+        &event,
+        now,
+    )
+    .await
 }
 
 /// Stores `draft` (checked) as the profile `found`, whose content was `stored`:
@@ -190,16 +204,7 @@ pub async fn update<C: ConnectionTrait>(
     }
     if availability_changed {
         version += 1;
-        let event = availability_event(id, &content, None);
-        handler::publish(
-            ctx,
-            conn,
-            &published::FAMILY_AVAILABILITY_CHANGED,
-            (id, version),
-            &event,
-            now,
-        )
-        .await?;
+        publish_availability(ctx, conn, (id, version), &content, None, now).await?;
     }
     let mut update: row::ActiveModel = found.clone().into();
     update.content = ActiveValue::Set(handler::seal(ctx, &content, id)?);
@@ -234,16 +239,8 @@ pub async fn close<C: ConnectionTrait>(
     });
     let now = ctx.now();
     let version = found.version + 1;
-    let event = availability_event(id, &content, Some(leaving.left_on));
-    handler::publish(
-        ctx,
-        conn,
-        &published::FAMILY_AVAILABILITY_CHANGED,
-        (id, version),
-        &event,
-        now,
-    )
-    .await?;
+    let left_on = Some(leaving.left_on);
+    publish_availability(ctx, conn, (id, version), &content, left_on, now).await?;
     let mut update: row::ActiveModel = found.clone().into();
     update.content = ActiveValue::Set(handler::seal(ctx, &content, id)?);
     update.state = ActiveValue::Set(LEFT.to_owned());

@@ -332,6 +332,111 @@ mod tests {
         }
     }
 
+    fn input() -> ProfileInput {
+        ProfileInput {
+            display_name: " Öberg, Falun ".to_owned(),
+            location: Some(Location {
+                municipality: MunicipalityCode::parse("2080").unwrap(),
+                position: None,
+            }),
+            capacity: 2,
+            age_bands: Some(vec![
+                AgeBand::Age13To20,
+                AgeBand::Age0To6,
+                AgeBand::Age13To20,
+            ]),
+            commission_kinds: Some(vec![CommissionKind::LongTermFosterHome]),
+            accepted_needs: Some(vec![Need::Trauma]),
+            fee_level: "2".to_owned(),
+            support_needs: Some(Vec::new()),
+            has_earlier_experience: false,
+            availability: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_read_profile_is_normalised() {
+        let mut violations = Violations::new();
+        let draft = check_profile(
+            input(),
+            "p",
+            &County::dalarna(),
+            date("2026-03-01"),
+            &mut violations,
+        )
+        .unwrap();
+        assert!(violations.is_empty());
+        assert_eq!(draft.display_name, "Öberg, Falun");
+        assert_eq!(
+            draft.facts.age_bands,
+            [AgeBand::Age0To6, AgeBand::Age13To20]
+        );
+        assert_eq!(
+            draft.facts.availability,
+            [period(AvailabilityKind::Available, "2026-03-01", None)]
+        );
+    }
+
+    #[test]
+    fn what_the_reader_refused_leaves_no_draft_and_no_second_violation() {
+        let mut refused = input();
+        // One of the kinds sent could not be read: that is the reader's violation, not
+        // "must name at least one".
+        refused.commission_kinds = None;
+        refused.availability = vec![PeriodInput {
+            kind: None,
+            dates: Some((date("2026-01-01"), None)),
+        }];
+        let mut violations = Violations::new();
+        let draft = check_profile(
+            refused,
+            "p",
+            &County::dalarna(),
+            date("2026-01-01"),
+            &mut violations,
+        );
+        assert!(draft.is_none());
+        assert!(violations.is_empty());
+    }
+
+    #[test]
+    fn the_home_must_be_in_the_county_and_periods_must_not_overlap() {
+        let mut outside = input();
+        outside.location = Some(Location {
+            municipality: MunicipalityCode::parse("0180").unwrap(),
+            position: None,
+        });
+        outside.availability = [("2026-01-01", None), ("2026-02-01", Some("2026-03-01"))]
+            .into_iter()
+            .map(|(start, end)| PeriodInput {
+                kind: Some(AvailabilityKind::Available),
+                dates: Some((date(start), end.map(date))),
+            })
+            .collect();
+        let mut violations = Violations::new();
+        assert!(
+            check_profile(
+                outside,
+                "p",
+                &County::dalarna(),
+                date("2026-01-01"),
+                &mut violations
+            )
+            .is_none()
+        );
+        let error = violations.finish().unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "p.location.municipality.value: 0180 is not a member municipality of this county"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("p.availability[1].period: overlaps an earlier period of the same kind"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn pauses_win_over_available_periods() {
         let periods = vec![
