@@ -1,14 +1,10 @@
-//! The events assessment publishes (their types and payloads, in one place) and consumes:
-//! `interest.registered` opens a case (once per registration), `interest.updated` refreshes its
-//! contact details, `interest.withdrawn` ends an undecided case as withdrawn by the family, and
-//! `training.completed` marks a profile's basic course completed.
-//!
-//! Aggregate versions: a case's own events are `family.rejected` (version 1) and, when the
-//! retention job erases it, `family.erased` (version 2); a family profile's start with
-//! `family.approved` (version 1) and go up by one with each `family.updated` and
-//! `family.availability_changed`.
+//! The events assessment consumes: `interest.registered` opens a case (once per registration),
+//! `interest.updated` refreshes its contact details, `interest.withdrawn` ends an undecided case
+//! as withdrawn by the family, and `training.completed` marks a profile's basic course
+//! completed. Each handler decodes its payload and hands it to `app`; what assessment publishes
+//! is in `published`.
 
-use crate::api::cases;
+use crate::app::{cases, profiles};
 use hearth_bus::{EventEnvelope, EventHandler, HandlerError, payload_type_name};
 use hearth_proto::events::v1::{
     InterestRegistered, InterestRegistrationUpdated, InterestRegistrationWithdrawn,
@@ -17,34 +13,6 @@ use hearth_proto::events::v1::{
 use hearth_rpc::{ServiceContext, ServiceError};
 use prost::Message;
 use sea_orm::DatabaseTransaction;
-
-pub use hearth_rpc::handler::EventKind;
-
-pub const FAMILY_APPROVED: EventKind = EventKind {
-    event_type: "family.approved",
-    payload_type: "hearth.events.v1.FamilyApproved",
-};
-pub const FAMILY_REJECTED: EventKind = EventKind {
-    event_type: "family.rejected",
-    payload_type: "hearth.events.v1.FamilyRejected",
-};
-pub const FAMILY_UPDATED: EventKind = EventKind {
-    event_type: "family.updated",
-    payload_type: "hearth.events.v1.FamilyUpdated",
-};
-pub const FAMILY_AVAILABILITY_CHANGED: EventKind = EventKind {
-    event_type: "family.availability_changed",
-    payload_type: "hearth.events.v1.FamilyAvailabilityChanged",
-};
-pub const FAMILY_ERASED: EventKind = EventKind {
-    event_type: "family.erased",
-    payload_type: "hearth.events.v1.AggregateErased",
-};
-
-/// The version of a case's `family.rejected`.
-pub const CASE_REJECTED_VERSION: i64 = 1;
-/// The version of a case's `family.erased`.
-pub const CASE_ERASED_VERSION: i64 = 2;
 
 /// The payload of `event`, which must be of `payload_type`.
 fn payload<M: Message + Default>(
@@ -155,7 +123,7 @@ impl EventHandler for TrainingHandler {
         event: &EventEnvelope,
     ) -> Result<(), HandlerError> {
         let completed: TrainingCompleted = payload(event, "hearth.events.v1.TrainingCompleted")?;
-        crate::api::profiles::record_training(&self.ctx, txn, &completed)
+        profiles::record_training(&self.ctx, txn, &completed)
             .await
             .map_err(handler_error)
     }

@@ -1,14 +1,16 @@
 //! Assessment: assessment cases, register checks, decisions and the family profiles of approved families.
 //!
-//! Layout (the same in every service): `api/` is the gRPC adapter (one module per resource),
-//! `domain/` the pure rules (the stage machine, register-check coverage, timing, profiles),
-//! `store/` the entities and migrations, `events.rs` the event kinds and handlers,
-//! `retention.rs` the periodic retention job, and this file the wiring.
+//! Layout (the same in every service): `api/` is the gRPC adapter (one module per resource,
+//! `api/convert.rs` wire ⇄ domain), `events.rs` the event handlers, both calling `app/` (what
+//! they share, and the retention job), which works with `domain/` (the pure rules: the stage
+//! machine, register-check coverage, timing, profiles), `store/` (entities and migrations) and
+//! `published.rs` (the event kinds assessment publishes); this file is the wiring.
 
 mod api;
+mod app;
 pub mod domain;
 mod events;
-pub mod retention;
+mod published;
 pub mod store;
 
 use hearth_proto::assessment::v1::assessment_service_server::AssessmentServiceServer;
@@ -51,6 +53,6 @@ impl HearthService for Assessment {
     }
 
     fn jobs(&self, ctx: &ServiceContext) -> Vec<Job> {
-        vec![retention::job(ctx)]
+        vec![app::retention::job(ctx)]
     }
 }

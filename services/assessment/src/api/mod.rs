@@ -1,14 +1,17 @@
-//! The gRPC adapter of the assessment service: requests in, domain checks, storage and events,
-//! responses out. One module per resource; `support` holds what they share.
+//! The gRPC adapter of the assessment service: one module per resource with one function per
+//! RPC (accept the caller and the message, convert, call, answer); `convert` is wire ⇄ domain,
+//! `support` who may call what and assessment's refusals.
 
-pub(crate) mod cases;
+mod cases;
 mod checks;
-pub(crate) mod profiles;
-pub(crate) mod support;
+mod convert;
+mod profiles;
+mod support;
 
 use hearth_proto::assessment::v1 as pb;
 use hearth_proto::assessment::v1::assessment_service_server::AssessmentService;
 use hearth_rpc::ServiceContext;
+use hearth_rpc::handler::answer;
 use tonic::{Request, Response, Status};
 
 pub struct AssessmentApi {
@@ -27,76 +30,76 @@ impl AssessmentService for AssessmentApi {
         &self,
         request: Request<pb::GetAssessmentCaseRequest>,
     ) -> Result<Response<pb::GetAssessmentCaseResponse>, Status> {
-        cases::get(&self.ctx, request).await
+        answer(cases::get(&self.ctx, request).await)
     }
 
     async fn list_assessment_cases(
         &self,
         request: Request<pb::ListAssessmentCasesRequest>,
     ) -> Result<Response<pb::ListAssessmentCasesResponse>, Status> {
-        cases::list(&self.ctx, request).await
+        answer(cases::list(&self.ctx, request).await)
     }
 
     async fn update_assessment_case(
         &self,
         request: Request<pb::UpdateAssessmentCaseRequest>,
     ) -> Result<Response<pb::UpdateAssessmentCaseResponse>, Status> {
-        cases::update(&self.ctx, request).await
+        answer(cases::update(&self.ctx, request).await)
     }
 
     async fn change_assessment_stage(
         &self,
         request: Request<pb::ChangeAssessmentStageRequest>,
     ) -> Result<Response<pb::ChangeAssessmentStageResponse>, Status> {
-        cases::change_stage(&self.ctx, request).await
+        answer(cases::change_stage(&self.ctx, request).await)
     }
 
     async fn get_assessment_timings(
         &self,
         request: Request<pb::GetAssessmentTimingsRequest>,
     ) -> Result<Response<pb::GetAssessmentTimingsResponse>, Status> {
-        cases::timings(&self.ctx, request).await
+        answer(cases::timings(&self.ctx, request).await)
     }
 
     async fn create_register_check(
         &self,
         request: Request<pb::CreateRegisterCheckRequest>,
     ) -> Result<Response<pb::CreateRegisterCheckResponse>, Status> {
-        checks::create(&self.ctx, request).await
+        answer(checks::create(&self.ctx, request).await)
     }
 
     async fn decide_assessment(
         &self,
         request: Request<pb::DecideAssessmentRequest>,
     ) -> Result<Response<pb::DecideAssessmentResponse>, Status> {
-        cases::decide(&self.ctx, request).await
+        answer(cases::decide(&self.ctx, request).await)
     }
 
     async fn get_family_profile(
         &self,
         request: Request<pb::GetFamilyProfileRequest>,
     ) -> Result<Response<pb::GetFamilyProfileResponse>, Status> {
-        profiles::get(&self.ctx, request).await
+        answer(profiles::get(&self.ctx, request).await)
     }
 
     async fn list_family_profiles(
         &self,
         request: Request<pb::ListFamilyProfilesRequest>,
     ) -> Result<Response<pb::ListFamilyProfilesResponse>, Status> {
-        profiles::list(&self.ctx, request).await
+        answer(profiles::list(&self.ctx, request).await)
     }
 
     async fn update_family_profile(
         &self,
         request: Request<pb::UpdateFamilyProfileRequest>,
     ) -> Result<Response<pb::UpdateFamilyProfileResponse>, Status> {
-        profiles::update(&self.ctx, request).await
+        answer(profiles::update(&self.ctx, request).await)
     }
 
     async fn close_family_profile(
         &self,
         request: Request<pb::CloseFamilyProfileRequest>,
     ) -> Result<Response<pb::CloseFamilyProfileResponse>, Status> {
-        profiles::close(&self.ctx, request).await
+        answer(profiles::close(&self.ctx, request).await)
     }
 }

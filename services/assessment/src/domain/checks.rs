@@ -1,8 +1,6 @@
 //! Register checks: one result per register for each adult of a case. Hearth records the
 //! results; staff reach the registries.
 
-use hearth_proto::assessment::v1 as pb;
-
 /// The registers checked for every adult.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Register {
@@ -19,16 +17,6 @@ impl Register {
         Register::SocialServices,
         Register::SocialInsurance,
     ];
-
-    pub fn from_proto(value: i32) -> Option<Register> {
-        match pb::Register::try_from(value).ok()? {
-            pb::Register::Unspecified => None,
-            pb::Register::CriminalRecord => Some(Register::CriminalRecord),
-            pb::Register::EnforcementAuthority => Some(Register::EnforcementAuthority),
-            pb::Register::SocialServices => Some(Register::SocialServices),
-            pb::Register::SocialInsurance => Some(Register::SocialInsurance),
-        }
-    }
 }
 
 /// What a check found.
@@ -40,13 +28,16 @@ pub enum CheckOutcome {
 }
 
 impl CheckOutcome {
-    pub fn from_proto(value: i32) -> Option<CheckOutcome> {
-        match pb::RegisterCheckOutcome::try_from(value).ok()? {
-            pb::RegisterCheckOutcome::Unspecified => None,
-            pb::RegisterCheckOutcome::NoEntries => Some(CheckOutcome::NoEntries),
-            pb::RegisterCheckOutcome::EntriesFound => Some(CheckOutcome::EntriesFound),
-            pb::RegisterCheckOutcome::NotCheckable => Some(CheckOutcome::NotCheckable),
-        }
+    pub const ALL: [CheckOutcome; 3] = [
+        CheckOutcome::NoEntries,
+        CheckOutcome::EntriesFound,
+        CheckOutcome::NotCheckable,
+    ];
+
+    /// Whether a check with this outcome must say in a note what was found and how it was
+    /// weighed.
+    pub fn needs_note(self) -> bool {
+        self == CheckOutcome::EntriesFound
     }
 }
 

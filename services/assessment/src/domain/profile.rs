@@ -3,42 +3,133 @@
 
 use chrono::NaiveDate;
 use hearth_county::County;
-use hearth_proto::assessment::v1 as pb;
-use hearth_proto::common::v1 as common;
-use hearth_proto::convert;
-use hearth_proto::events::v1::FamilyProfileFacts;
-use hearth_rpc::Violations;
+use hearth_domain::{AgeBand, CommissionKind, MunicipalityCode, Violations};
 
 /// The longest display name.
 pub const MAX_DISPLAY_NAME: usize = 120;
 /// The most children a family can be approved for at once.
 pub const MAX_CAPACITY: u32 = 10;
 
-/// A checked profile: its personal part and what matching needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProfileDraft {
-    pub display_name: String,
-    pub facts: FamilyProfileFacts,
+/// A need of a child that a family may be judged able to meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Need {
+    BehaviouralProblems,
+    SubstanceUse,
+    Criminality,
+    Trauma,
+    Disability,
+    Neuropsychiatric,
+    SchoolProblems,
+    MentalHealth,
+    Other,
 }
 
-/// The fields UpdateFamilyProfile may change.
-pub const UPDATABLE: &[&str] = &[
-    "display_name",
-    "location",
-    "capacity",
-    "age_bands",
-    "commission_kinds",
-    "accepted_needs",
-    "fee_level",
-    "support_needs",
-    "has_earlier_experience",
-    "availability",
-];
+/// Support a family says it will need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SupportKind {
+    ExtraSupervision,
+    ReliefCare,
+    TreatmentSupport,
+    SchoolSupport,
+    LossOfIncomeCompensation,
+    Other,
+}
 
-/// Checks a profile from the wire (`field` is its path). An empty availability means available
-/// from `default_from` on.
+/// What a family is in an availability period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AvailabilityKind {
+    Available,
+    Paused,
+}
+
+/// A family's availability on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CurrentAvailability {
+    Available,
+    Paused,
+    Left,
+}
+
+/// An approximate position, in micro-degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GeoPoint {
+    pub latitude_microdegrees: i32,
+    pub longitude_microdegrees: i32,
+}
+
+/// Where a family lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub municipality: MunicipalityCode,
+    /// Unset: the municipality's main town.
+    pub position: Option<GeoPoint>,
+}
+
+/// A period of a family's availability: its kind and its days (end inclusive, `None`
+/// open-ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvailabilityPeriod {
+    pub kind: AvailabilityKind,
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+}
+
+/// What matching needs of a family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileFacts {
+    pub location: Location,
+    pub capacity: u32,
+    pub age_bands: Vec<AgeBand>,
+    pub commission_kinds: Vec<CommissionKind>,
+    pub accepted_needs: Vec<Need>,
+    pub fee_level: String,
+    pub support_needs: Vec<SupportKind>,
+    pub has_earlier_experience: bool,
+    pub availability: Vec<AvailabilityPeriod>,
+}
+
+/// A checked profile: its personal part and what matching needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileDraft {
+    pub display_name: String,
+    pub facts: ProfileFacts,
+}
+
+/// A profile as sent, read field by field: `None` where what was sent could not be read (the
+/// reader recorded why), a list `None` when one of its values could not be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileInput {
+    pub display_name: String,
+    pub location: Option<Location>,
+    pub capacity: u32,
+    pub age_bands: Option<Vec<AgeBand>>,
+    /// Only kinds a family may be approved for (those it could register for).
+    pub commission_kinds: Option<Vec<CommissionKind>>,
+    pub accepted_needs: Option<Vec<Need>>,
+    pub fee_level: String,
+    pub support_needs: Option<Vec<SupportKind>>,
+    pub has_earlier_experience: bool,
+    /// One per period sent, in order.
+    pub availability: Vec<PeriodInput>,
+}
+
+/// An availability period as sent: its kind and its days, each where it could be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodInput {
+    pub kind: Option<AvailabilityKind>,
+    /// The first day and the last (inclusive, `None` open-ended).
+    pub dates: Option<(NaiveDate, Option<NaiveDate>)>,
+}
+
+/// Whether a family may be approved for `kind`: the kinds it could register interest for.
+pub fn may_take(kind: CommissionKind) -> bool {
+    kind.can_register_for()
+}
+
+/// Checks a profile (`field` is its path; violations name the fields under it). An empty
+/// availability means available from `default_from` on.
 pub fn check_profile(
-    input: &pb::FamilyProfile,
+    input: ProfileInput,
     field: &str,
     county: &County,
     default_from: NaiveDate,
@@ -54,45 +145,31 @@ pub fn check_profile(
             format!("must be at most {MAX_DISPLAY_NAME} characters"),
         );
     }
-    let location = check_location(input.location.as_ref(), field, county, violations);
+    let location = input
+        .location
+        .filter(|location| check_location(location, field, county, violations));
     if !(1..=MAX_CAPACITY).contains(&input.capacity) {
         violations.add(
             format!("{field}.capacity"),
             format!("must be 1 to {MAX_CAPACITY}"),
         );
     }
-    check_enums(
-        &input.age_bands,
-        &format!("{field}.age_bands"),
-        true,
-        violations,
-        |v| convert::age_band(v).is_some(),
-    );
-    check_enums(
-        &input.commission_kinds,
-        &format!("{field}.commission_kinds"),
-        true,
-        violations,
-        |v| convert::commission_kind(v).is_some_and(|kind| kind.can_register_for()),
-    );
-    check_enums(
-        &input.accepted_needs,
-        &format!("{field}.accepted_needs"),
-        false,
-        violations,
-        |v| common::Need::try_from(v).is_ok_and(|need| need != common::Need::Unspecified),
-    );
-    check_enums(
-        &input.support_needs,
-        &format!("{field}.support_needs"),
-        false,
-        violations,
-        |v| {
-            common::SupportKind::try_from(v)
-                .is_ok_and(|kind| kind != common::SupportKind::Unspecified)
-        },
-    );
-    if county.fee_level(input.fee_level.trim()).is_none() {
+    for (name, empty) in [
+        (
+            "age_bands",
+            input.age_bands.as_ref().is_some_and(Vec::is_empty),
+        ),
+        (
+            "commission_kinds",
+            input.commission_kinds.as_ref().is_some_and(Vec::is_empty),
+        ),
+    ] {
+        if empty {
+            violations.add(format!("{field}.{name}"), "must name at least one");
+        }
+    }
+    let fee_level = input.fee_level.trim();
+    if county.fee_level(fee_level).is_none() {
         let known: Vec<&str> = county
             .fee_levels()
             .iter()
@@ -107,69 +184,57 @@ pub fn check_profile(
         );
     }
     let availability = if input.availability.is_empty() {
-        vec![common::AvailabilityPeriod {
-            period: Some(common::DatePeriod {
-                start: Some(convert::date_to_proto(default_from)),
-                end: None,
-            }),
-            kind: common::AvailabilityKind::Available as i32,
-        }]
+        Some(vec![AvailabilityPeriod {
+            kind: AvailabilityKind::Available,
+            start: default_from,
+            end: None,
+        }])
     } else {
         check_availability(
             &input.availability,
             &format!("{field}.availability"),
             violations,
-        );
-        input.availability.clone()
+        )
     };
     if violations.len() > before {
         return None;
     }
     Some(ProfileDraft {
         display_name: display_name.to_owned(),
-        facts: FamilyProfileFacts {
-            location,
+        facts: ProfileFacts {
+            location: location?,
             capacity: input.capacity,
-            age_bands: sorted(&input.age_bands),
-            commission_kinds: sorted(&input.commission_kinds),
-            accepted_needs: sorted(&input.accepted_needs),
-            fee_level: input.fee_level.trim().to_owned(),
-            support_needs: sorted(&input.support_needs),
+            age_bands: sorted(input.age_bands?),
+            commission_kinds: sorted(input.commission_kinds?),
+            accepted_needs: sorted(input.accepted_needs?),
+            fee_level: fee_level.to_owned(),
+            support_needs: sorted(input.support_needs?),
             has_earlier_experience: input.has_earlier_experience,
-            availability,
+            availability: availability?,
         },
     })
 }
 
-fn sorted(values: &[i32]) -> Vec<i32> {
-    let mut values = values.to_vec();
+fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
     values.sort_unstable();
     values.dedup();
     values
 }
 
+/// Whether the family's home is in the county and its position on the globe.
 fn check_location(
-    location: Option<&common::Location>,
+    location: &Location,
     field: &str,
     county: &County,
     violations: &mut Violations,
-) -> Option<common::Location> {
-    let Some(location) = location else {
-        violations.add(format!("{field}.location"), "is required");
-        return None;
-    };
-    let path = format!("{field}.location.municipality.value");
-    let Some(code) = location.municipality.as_ref() else {
-        violations.add(format!("{field}.location.municipality"), "is required");
-        return None;
-    };
-    let code = violations.check(&path, convert::municipality_code(code))?;
+) -> bool {
+    let code = location.municipality;
     if county.member(code).is_none() {
         violations.add(
-            path,
+            format!("{field}.location.municipality.value"),
             format!("{code} is not a member municipality of this county"),
         );
-        return None;
+        return false;
     }
     if let Some(position) = &location.position
         && (position.latitude_microdegrees.unsigned_abs() > 90_000_000
@@ -179,156 +244,74 @@ fn check_location(
             format!("{field}.location.position"),
             "must be within ±90 degrees latitude and ±180 degrees longitude",
         );
-        return None;
+        return false;
     }
-    Some(location.clone())
+    true
 }
 
-fn check_enums(
-    values: &[i32],
-    field: &str,
-    required: bool,
-    violations: &mut Violations,
-    valid: impl Fn(i32) -> bool,
-) {
-    if required && values.is_empty() {
-        violations.add(field, "must name at least one");
-    }
-    for (index, value) in values.iter().enumerate() {
-        if !valid(*value) {
-            violations.add(
-                format!("{field}[{index}]"),
-                format!("unknown, unspecified or not allowed value {value}"),
-            );
-        }
-    }
-}
-
-/// A checked period: its kind and its dates (end inclusive, `None` open-ended).
-fn period_of(period: &common::AvailabilityPeriod) -> Option<(i32, NaiveDate, Option<NaiveDate>)> {
-    let dates = period.period.as_ref()?;
-    let start = convert::date(dates.start.as_ref()?)?;
-    let end = match &dates.end {
-        Some(end) => Some(convert::date(end)?),
-        None => None,
-    };
-    Some((period.kind, start, end))
-}
-
+/// The periods, when each was read and none ends before it starts or overlaps an earlier one
+/// of the same kind.
 fn check_availability(
-    periods: &[common::AvailabilityPeriod],
+    periods: &[PeriodInput],
     field: &str,
     violations: &mut Violations,
-) {
+) -> Option<Vec<AvailabilityPeriod>> {
+    let mut complete = true;
     let mut checked = Vec::with_capacity(periods.len());
     for (index, period) in periods.iter().enumerate() {
-        let path = format!("{field}[{index}]");
-        let kind_ok = common::AvailabilityKind::try_from(period.kind)
-            .is_ok_and(|kind| kind != common::AvailabilityKind::Unspecified);
-        if !kind_ok {
+        let Some((start, end)) = period.dates else {
+            complete = false;
+            continue;
+        };
+        if end.is_some_and(|end| end < start) {
             violations.add(
-                format!("{path}.kind"),
-                format!("unknown or unspecified value {}", period.kind),
+                format!("{field}[{index}].period.end"),
+                "is before the start",
             );
+            complete = false;
+            continue;
         }
-        match period_of(period) {
-            None => violations.add(
-                format!("{path}.period"),
-                "needs a valid start date (and a valid end date when set)",
-            ),
-            Some((_, start, Some(end))) if end < start => {
-                violations.add(format!("{path}.period.end"), "is before the start");
-            }
-            Some(found) if kind_ok => checked.push((index, found)),
-            Some(_) => {}
+        match period.kind {
+            Some(kind) => checked.push((index, AvailabilityPeriod { kind, start, end })),
+            None => complete = false,
         }
     }
-    for (position, (index, (kind, start, end))) in checked.iter().enumerate() {
-        let overlaps =
-            checked[..position]
-                .iter()
-                .any(|(_, (other_kind, other_start, other_end))| {
-                    other_kind == kind
-                        && end.is_none_or(|end| *other_start <= end)
-                        && other_end.is_none_or(|other_end| *start <= other_end)
-                });
+    for (position, (index, period)) in checked.iter().enumerate() {
+        let overlaps = checked[..position].iter().any(|(_, other)| {
+            other.kind == period.kind
+                && period.end.is_none_or(|end| other.start <= end)
+                && other.end.is_none_or(|other_end| period.start <= other_end)
+        });
         if overlaps {
             violations.add(
                 format!("{field}[{index}].period"),
                 "overlaps an earlier period of the same kind",
             );
+            complete = false;
         }
     }
-}
-
-/// Copies the fields named in `paths` from `incoming` onto `stored`; unknown paths are
-/// violations against `update_mask.paths[i]`.
-pub fn apply_mask(
-    stored: &pb::FamilyProfile,
-    incoming: &pb::FamilyProfile,
-    paths: &[String],
-    violations: &mut Violations,
-) -> pb::FamilyProfile {
-    let mut merged = stored.clone();
-    for (index, path) in paths.iter().enumerate() {
-        match path.as_str() {
-            "display_name" => merged.display_name.clone_from(&incoming.display_name),
-            "location" => merged.location.clone_from(&incoming.location),
-            "capacity" => merged.capacity = incoming.capacity,
-            "age_bands" => merged.age_bands.clone_from(&incoming.age_bands),
-            "commission_kinds" => merged
-                .commission_kinds
-                .clone_from(&incoming.commission_kinds),
-            "accepted_needs" => merged.accepted_needs.clone_from(&incoming.accepted_needs),
-            "fee_level" => merged.fee_level.clone_from(&incoming.fee_level),
-            "support_needs" => merged.support_needs.clone_from(&incoming.support_needs),
-            "has_earlier_experience" => {
-                merged.has_earlier_experience = incoming.has_earlier_experience;
-            }
-            "availability" => {
-                merged.availability.clone_from(&incoming.availability);
-                if merged.availability.is_empty() {
-                    violations.add(
-                        "family_profile.availability",
-                        "must list at least one period (use a paused period to pause the family)",
-                    );
-                }
-            }
-            other => violations.add(
-                format!("update_mask.paths[{index}]"),
-                format!(
-                    "`{other}` cannot be changed; changeable fields: {}",
-                    UPDATABLE.join(", ")
-                ),
-            ),
-        }
-    }
-    merged
+    complete.then(|| checked.into_iter().map(|(_, period)| period).collect())
 }
 
 /// A family's availability on `on`: a paused period covering the day wins over an available
 /// one; a day in no period counts as paused.
 pub fn availability_on(
-    periods: &[common::AvailabilityPeriod],
+    periods: &[AvailabilityPeriod],
     left: bool,
     on: NaiveDate,
-) -> pb::CurrentAvailability {
+) -> CurrentAvailability {
     if left {
-        return pb::CurrentAvailability::Left;
+        return CurrentAvailability::Left;
     }
-    let covering = |wanted: common::AvailabilityKind| {
-        periods
-            .iter()
-            .filter_map(period_of)
-            .any(|(kind, start, end)| {
-                kind == wanted as i32 && start <= on && end.is_none_or(|end| on <= end)
-            })
+    let covering = |wanted: AvailabilityKind| {
+        periods.iter().any(|period| {
+            period.kind == wanted && period.start <= on && period.end.is_none_or(|end| on <= end)
+        })
     };
-    if covering(common::AvailabilityKind::Available) && !covering(common::AvailabilityKind::Paused)
-    {
-        pb::CurrentAvailability::Available
+    if covering(AvailabilityKind::Available) && !covering(AvailabilityKind::Paused) {
+        CurrentAvailability::Available
     } else {
-        pb::CurrentAvailability::Paused
+        CurrentAvailability::Paused
     }
 }
 
@@ -341,84 +324,99 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn period(
-        kind: common::AvailabilityKind,
-        start: &str,
-        end: Option<&str>,
-    ) -> common::AvailabilityPeriod {
-        common::AvailabilityPeriod {
-            period: Some(common::DatePeriod {
-                start: Some(convert::date_to_proto(date(start))),
-                end: end.map(|end| convert::date_to_proto(date(end))),
-            }),
-            kind: kind as i32,
+    fn period(kind: AvailabilityKind, start: &str, end: Option<&str>) -> AvailabilityPeriod {
+        AvailabilityPeriod {
+            kind,
+            start: date(start),
+            end: end.map(date),
         }
     }
 
-    pub fn valid() -> pb::FamilyProfile {
-        pb::FamilyProfile {
-            display_name: "Öberg, Falun".to_owned(),
-            location: Some(common::Location {
-                municipality: Some(common::MunicipalityCode {
-                    value: "2080".to_owned(),
-                }),
+    fn input() -> ProfileInput {
+        ProfileInput {
+            display_name: " Öberg, Falun ".to_owned(),
+            location: Some(Location {
+                municipality: MunicipalityCode::parse("2080").unwrap(),
                 position: None,
             }),
             capacity: 2,
-            age_bands: vec![common::AgeBand::AgeBand1320 as i32],
-            commission_kinds: vec![common::CommissionKind::LongTermFosterHome as i32],
+            age_bands: Some(vec![
+                AgeBand::Age13To20,
+                AgeBand::Age0To6,
+                AgeBand::Age13To20,
+            ]),
+            commission_kinds: Some(vec![CommissionKind::LongTermFosterHome]),
+            accepted_needs: Some(vec![Need::Trauma]),
             fee_level: "2".to_owned(),
-            ..Default::default()
+            support_needs: Some(Vec::new()),
+            has_earlier_experience: false,
+            availability: Vec::new(),
         }
     }
 
     #[test]
-    fn a_valid_profile_defaults_to_available() {
+    fn a_read_profile_is_normalised() {
         let mut violations = Violations::new();
         let draft = check_profile(
-            &valid(),
-            "family_profile",
+            input(),
+            "p",
             &County::dalarna(),
             date("2026-03-01"),
             &mut violations,
         )
         .unwrap();
         assert!(violations.is_empty());
+        assert_eq!(draft.display_name, "Öberg, Falun");
         assert_eq!(
-            availability_on(&draft.facts.availability, false, date("2026-03-01")),
-            pb::CurrentAvailability::Available
+            draft.facts.age_bands,
+            [AgeBand::Age0To6, AgeBand::Age13To20]
         );
         assert_eq!(
-            availability_on(&draft.facts.availability, false, date("2026-02-28")),
-            pb::CurrentAvailability::Paused
+            draft.facts.availability,
+            [period(AvailabilityKind::Available, "2026-03-01", None)]
         );
     }
 
     #[test]
-    fn every_bad_field_is_named() {
-        let mut bad = valid();
-        bad.display_name = " ".to_owned();
-        bad.capacity = 0;
-        bad.age_bands.clear();
-        bad.commission_kinds = vec![common::CommissionKind::NetworkHome as i32];
-        bad.fee_level = "9".to_owned();
-        bad.availability = vec![
-            period(common::AvailabilityKind::Available, "2026-01-01", None),
-            period(
-                common::AvailabilityKind::Available,
-                "2026-06-01",
-                Some("2026-07-01"),
-            ),
-            period(
-                common::AvailabilityKind::Paused,
-                "2026-07-01",
-                Some("2026-06-01"),
-            ),
-        ];
+    fn what_the_reader_refused_leaves_no_draft_and_no_second_violation() {
+        let mut refused = input();
+        // One of the kinds sent could not be read: that is the reader's violation, not
+        // "must name at least one".
+        refused.commission_kinds = None;
+        refused.availability = vec![PeriodInput {
+            kind: None,
+            dates: Some((date("2026-01-01"), None)),
+        }];
+        let mut violations = Violations::new();
+        let draft = check_profile(
+            refused,
+            "p",
+            &County::dalarna(),
+            date("2026-01-01"),
+            &mut violations,
+        );
+        assert!(draft.is_none());
+        assert!(violations.is_empty());
+    }
+
+    #[test]
+    fn the_home_must_be_in_the_county_and_periods_must_not_overlap() {
+        let mut outside = input();
+        outside.location = Some(Location {
+            municipality: MunicipalityCode::parse("0180").unwrap(),
+            position: None,
+        });
+        outside.availability = [("2026-01-01", None), ("2026-02-01", Some("2026-03-01"))]
+            .into_iter()
+            .map(|(start, end)| PeriodInput {
+                kind: Some(AvailabilityKind::Available),
+                dates: Some((date(start), end.map(date))),
+            })
+            .collect();
         let mut violations = Violations::new();
         assert!(
             check_profile(
-                &bad,
+                outside,
                 "p",
                 &County::dalarna(),
                 date("2026-01-01"),
@@ -427,40 +425,35 @@ mod tests {
             .is_none()
         );
         let error = violations.finish().unwrap_err().to_string();
-        for field in [
-            "p.display_name",
-            "p.capacity",
-            "p.age_bands",
-            "p.commission_kinds[0]",
-            "p.fee_level",
-            "p.availability[1].period",
-            "p.availability[2].period.end",
-        ] {
-            assert!(error.contains(field), "{field} missing in {error}");
-        }
+        assert!(
+            error.contains(
+                "p.location.municipality.value: 0180 is not a member municipality of this county"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("p.availability[1].period: overlaps an earlier period of the same kind"),
+            "{error}"
+        );
     }
 
     #[test]
     fn pauses_win_over_available_periods() {
         let periods = vec![
-            period(common::AvailabilityKind::Available, "2026-01-01", None),
-            period(
-                common::AvailabilityKind::Paused,
-                "2026-07-01",
-                Some("2026-07-31"),
-            ),
+            period(AvailabilityKind::Available, "2026-01-01", None),
+            period(AvailabilityKind::Paused, "2026-07-01", Some("2026-07-31")),
         ];
         assert_eq!(
             availability_on(&periods, false, date("2026-07-15")),
-            pb::CurrentAvailability::Paused
+            CurrentAvailability::Paused
         );
         assert_eq!(
             availability_on(&periods, false, date("2026-08-01")),
-            pb::CurrentAvailability::Available
+            CurrentAvailability::Available
         );
         assert_eq!(
             availability_on(&periods, true, date("2026-08-01")),
-            pb::CurrentAvailability::Left
+            CurrentAvailability::Left
         );
     }
 }

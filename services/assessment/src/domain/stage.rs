@@ -3,8 +3,6 @@
 //! only; each rule that refuses one is a [`Rule`] with a stable reason.
 
 use super::checks::Coverage;
-use hearth_proto::assessment::v1 as pb;
-use hearth_proto::common::v1::DecisionOutcome;
 
 /// Where a case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,31 +54,6 @@ impl Stage {
     pub fn parse(name: &str) -> Option<Stage> {
         Stage::ALL.into_iter().find(|stage| stage.as_str() == name)
     }
-
-    /// The wire value.
-    pub fn to_proto(self) -> pb::AssessmentStage {
-        match self {
-            Stage::FirstContact => pb::AssessmentStage::FirstContact,
-            Stage::RegisterChecks => pb::AssessmentStage::RegisterChecks,
-            Stage::Interviews => pb::AssessmentStage::Interviews,
-            Stage::References => pb::AssessmentStage::References,
-            Stage::ReadyForDecision => pb::AssessmentStage::ReadyForDecision,
-            Stage::Decided => pb::AssessmentStage::Decided,
-        }
-    }
-
-    /// The stage of a wire value; `None` for unspecified or unknown.
-    pub fn from_proto(value: i32) -> Option<Stage> {
-        match pb::AssessmentStage::try_from(value).ok()? {
-            pb::AssessmentStage::Unspecified => None,
-            pb::AssessmentStage::FirstContact => Some(Stage::FirstContact),
-            pb::AssessmentStage::RegisterChecks => Some(Stage::RegisterChecks),
-            pb::AssessmentStage::Interviews => Some(Stage::Interviews),
-            pb::AssessmentStage::References => Some(Stage::References),
-            pb::AssessmentStage::ReadyForDecision => Some(Stage::ReadyForDecision),
-            pb::AssessmentStage::Decided => Some(Stage::Decided),
-        }
-    }
 }
 
 /// How a case ended.
@@ -92,6 +65,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Outcome; 3] = [
+        Outcome::Approved,
+        Outcome::NotSuitable,
+        Outcome::WithdrawnByFamily,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Approved => "approved",
@@ -101,30 +81,9 @@ impl Outcome {
     }
 
     pub fn parse(name: &str) -> Option<Outcome> {
-        [
-            Outcome::Approved,
-            Outcome::NotSuitable,
-            Outcome::WithdrawnByFamily,
-        ]
-        .into_iter()
-        .find(|outcome| outcome.as_str() == name)
-    }
-
-    pub fn to_proto(self) -> DecisionOutcome {
-        match self {
-            Outcome::Approved => DecisionOutcome::Approved,
-            Outcome::NotSuitable => DecisionOutcome::NotSuitable,
-            Outcome::WithdrawnByFamily => DecisionOutcome::WithdrawnByFamily,
-        }
-    }
-
-    pub fn from_proto(value: i32) -> Option<Outcome> {
-        match DecisionOutcome::try_from(value).ok()? {
-            DecisionOutcome::Unspecified => None,
-            DecisionOutcome::Approved => Some(Outcome::Approved),
-            DecisionOutcome::NotSuitable => Some(Outcome::NotSuitable),
-            DecisionOutcome::WithdrawnByFamily => Some(Outcome::WithdrawnByFamily),
-        }
+        Outcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == name)
     }
 
     /// Whether the case's personal data falls under the retention rule (it did not lead to an
@@ -367,18 +326,9 @@ mod tests {
     fn names_round_trip() {
         for stage in Stage::ALL {
             assert_eq!(Stage::parse(stage.as_str()), Some(stage));
-            assert_eq!(Stage::from_proto(stage.to_proto() as i32), Some(stage));
         }
-        for outcome in [
-            Outcome::Approved,
-            Outcome::NotSuitable,
-            Outcome::WithdrawnByFamily,
-        ] {
+        for outcome in Outcome::ALL {
             assert_eq!(Outcome::parse(outcome.as_str()), Some(outcome));
-            assert_eq!(
-                Outcome::from_proto(outcome.to_proto() as i32),
-                Some(outcome)
-            );
         }
     }
 

@@ -5,9 +5,9 @@
 //! forget it, the registration is remembered as erased so that no replayed
 //! `interest.registered` opens it again, and each erasure is written to the audit log.
 
-use crate::api::support;
+use super::cases;
 use crate::domain::stage::Outcome;
-use crate::events;
+use crate::published;
 use crate::store::entities::{
     assessment_case as row, erased_registration, register_check, stage_entry,
 };
@@ -15,6 +15,7 @@ use hearth_audit::AuditAction;
 use hearth_auth::Principal;
 use hearth_proto::convert;
 use hearth_proto::events::v1::{AggregateErased, ErasureReason};
+use hearth_rpc::handler;
 use hearth_rpc::{Job, JobRun, ServiceContext, ServiceError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -110,23 +111,23 @@ async fn erase(ctx: &ServiceContext, case: &row::Model) -> Result<(), ServiceErr
         reason: ErasureReason::RetentionExpired as i32,
         erased_on: Some(convert::date_to_proto(ctx.today())),
     };
-    support::publish(
+    handler::publish(
         ctx,
         &txn,
-        &events::FAMILY_ERASED,
-        (&case.id, events::CASE_ERASED_VERSION),
+        &published::FAMILY_ERASED,
+        (&case.id, published::CASE_ERASED_VERSION),
         &tombstone,
         now,
     )
     .await?;
     let job = Principal::try_new(PURPOSE, ctx.county.slug().clone(), [], None)
         .map_err(ServiceError::internal)?;
-    support::audit(
+    handler::audit(
         ctx,
         &txn,
         &job,
         AuditAction::Erase,
-        crate::api::cases::RESOURCE,
+        cases::RESOURCE,
         PURPOSE,
         [case.id.clone()],
     )
