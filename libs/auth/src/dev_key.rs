@@ -243,42 +243,31 @@ pub fn development_key_id(public_key_pem: &str) -> Result<String, KeyError> {
 /// Writes a new file; the private key gets mode 0600 from the start (no window where it is
 /// readable by others) and is never overwritten.
 fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), KeyError> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true);
-    if private {
-        options.create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-    } else {
-        options.create(true).truncate(true);
-    }
     let write_error = |source| KeyError::Write {
         path: PathBuf::from(path),
         source,
     };
-    let mut file = options.open(path).map_err(write_error)?;
+    if private {
+        return hearth_keyfile::create_private(path, contents).map_err(write_error);
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(write_error)?;
     file.write_all(contents).map_err(write_error)?;
     file.sync_all().map_err(write_error)
 }
 
-#[cfg(unix)]
 fn warn_if_readable_by_others(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(metadata) = fs::metadata(path)
-        && metadata.permissions().mode() & 0o077 != 0
-    {
+    if hearth_keyfile::readable_by_others(path) {
         tracing::warn!(
             path = %path.display(),
             "development signing key is readable by other users; chmod 600 it"
         );
     }
 }
-
-#[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path) {}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

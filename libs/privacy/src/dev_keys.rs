@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -173,34 +173,17 @@ impl DevelopmentKeys {
 /// Creates the file with mode 0600 from the start (no window where others can read it) and
 /// never overwrites one.
 fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), PrivacyError> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let write_error = |source| PrivacyError::Write {
+    hearth_keyfile::create_private(path, contents).map_err(|source| PrivacyError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let mut file = options.open(path).map_err(write_error)?;
-    file.write_all(contents).map_err(write_error)?;
-    file.sync_all().map_err(write_error)
+    })
 }
 
-#[cfg(unix)]
 fn warn_if_readable_by_others(path: &Path) {
-    use std::os::unix::fs::PermissionsExt as _;
-    if let Ok(metadata) = fs::metadata(path)
-        && metadata.permissions().mode() & 0o077 != 0
-    {
+    if hearth_keyfile::readable_by_others(path) {
         tracing::warn!(
             path = %path.display(),
             "development data keys are readable by other users; chmod 600 them"
         );
     }
 }
-
-#[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path) {}

@@ -8,6 +8,7 @@ pub mod entry;
 pub mod error;
 pub mod handler;
 pub mod idempotency;
+pub mod jobs;
 mod metrics_endpoint;
 pub mod paging;
 pub mod runtime;
@@ -16,16 +17,18 @@ pub mod standalone;
 
 pub use error::{FieldViolation, ServiceError, Violations};
 pub use hearth_store::Transaction;
+pub use jobs::JobOutcome;
 pub use runtime::{Instance, StartError, start};
 pub use service::{HearthService, HostedService, Job, JobRun, ServiceContext, Subscription};
 
 /// The platform's tables that every service's database carries — the bus's outbox and inbox,
-/// the audit log, the idempotency keys — in order. A service's `Migrator` lists these first,
+/// the audit log, the idempotency keys, the job leases — in order. A service's `Migrator` lists these first,
 /// then its own.
 pub fn platform_migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
     let mut migrations = hearth_bus::migrations();
     migrations.extend(hearth_audit::migrations());
     migrations.push(Box::new(idempotency::CreateIdempotencyKeys));
+    migrations.push(Box::new(jobs::CreateJobLeases));
     migrations
 }
 

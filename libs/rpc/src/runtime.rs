@@ -4,7 +4,8 @@
 //! testkit all go through [`start`], so they behave the same.
 
 use crate::backends::{self, Backends};
-use crate::service::{HostedService, Job, ServiceContext};
+use crate::jobs::{JobOutcome, ScheduledJob};
+use crate::service::{HostedService, ServiceContext};
 use hearth_audit::AuditLog;
 use hearth_auth::AuthLayer;
 use hearth_bus::{
@@ -66,23 +67,26 @@ pub struct Instance {
     _stop_on_drop: [DropGuard; 3],
     health: HealthReporter,
     grace: Duration,
-    /// Every service's jobs, by service name, for [`Instance::run_job`].
-    jobs: Vec<(&'static str, Job)>,
+    /// Every service's jobs, for [`Instance::run_job`].
+    jobs: Vec<ScheduledJob>,
 }
 
 impl Instance {
-    /// Runs the job `name` of `service` once, now (beside its periodic runs); `None` when the
-    /// service has no such job.
+    /// Runs the job `name` of `service` now, as its timer would (beside its periodic runs):
+    /// through the job's lease, so it is skipped while another run holds it (on any instance on
+    /// the same database) or when the job ran less than its interval ago on the service's
+    /// clock (the runtime runs every job at start: a test advances its clock first). `None`
+    /// when the service has no such job.
     pub async fn run_job(
         &self,
         service: &str,
         name: &str,
-    ) -> Option<Result<String, crate::ServiceError>> {
-        let (_, job) = self
+    ) -> Option<Result<JobOutcome, crate::ServiceError>> {
+        let job = self
             .jobs
             .iter()
-            .find(|(owner, job)| *owner == service && job.name == name)?;
-        Some(job.run.run().await)
+            .find(|job| job.service == service && job.job.name == name)?;
+        Some(job.run_if_due().await)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -283,12 +287,17 @@ pub async fn start_with_clock(
             stop_consumers.clone(),
         )));
         for job in service.jobs(&ctx) {
-            consumers.push(tokio::spawn(run_job_periodically(
-                name,
+            let job = ScheduledJob {
+                service: name,
+                job,
+                db: db.clone(),
+                clock: clock.clone(),
+            };
+            consumers.push(tokio::spawn(crate::jobs::run_periodically(
                 job.clone(),
                 stop_consumers.clone(),
             )));
-            jobs.push((name, job));
+            jobs.push(job);
         }
         for subscription in service.subscriptions(&ctx) {
             let spec = ConsumerSpec::new(
@@ -398,28 +407,6 @@ fn method_paths() -> Vec<String> {
         })
     })
     .collect()
-}
-
-/// Runs a service's job at start and then every `job.interval` until `stop`, logging each
-/// outcome.
-async fn run_job_periodically(service: &'static str, job: Job, stop: CancellationToken) {
-    loop {
-        let run = job.run.clone();
-        tokio::select! {
-            () = stop.cancelled() => return,
-            outcome = run.run() => match outcome {
-                Ok(summary) if summary.is_empty() => {
-                    tracing::debug!(service, job = job.name, "job ran: nothing to do");
-                }
-                Ok(summary) => tracing::info!(service, job = job.name, %summary, "job ran"),
-                Err(error) => tracing::warn!(service, job = job.name, %error, "job failed"),
-            },
-        }
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(job.interval) => {}
-        }
-    }
 }
 
 /// How long a service keeps what the retention rules allow it to forget.

@@ -64,7 +64,9 @@ pub struct Subscription {
 
 /// A periodic job of a service (e.g. a retention job). The runtime runs it at start and then
 /// every `interval`, with the same stop token as housekeeping, and logs each outcome;
-/// [`crate::Instance::run_job`] runs it at once (tests, with an injected clock).
+/// [`crate::Instance::run_job`] runs it at once (tests, with an injected clock). Either way a
+/// run first takes the job's lease in the service's database ([`crate::jobs`]), so that of all
+/// replicas one runs it at a time, and once per `interval`.
 #[derive(Clone)]
 pub struct Job {
     /// Short name, unique within the service, e.g. `retention`.

@@ -22,7 +22,7 @@ use hearth_auth::{DevelopmentKey, MintRequest, Role};
 use hearth_bus::CountySubjects;
 use hearth_config::{Settings, Sources};
 use hearth_domain::{Clock, CountySlug, MunicipalityCode};
-use hearth_rpc::{HostedService, Instance, backends, runtime};
+use hearth_rpc::{HostedService, Instance, JobOutcome, backends, runtime};
 use hearth_testenv::FreshDatabase;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
@@ -101,6 +101,38 @@ impl Builder {
     /// instead of the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Run on the data of `other` — its data directory (SQLite files, keys, the embedded bus),
+    /// its PostgreSQL database, its county and NATS server — as a second replica does, or a
+    /// second `hearth serve` on one data directory. `other` must outlive this instance.
+    pub fn sharing_data_with(mut self, other: &TestHearth) -> Self {
+        // No fresh database of its own: `database.url` below points at `other`'s.
+        self.storage = Storage::Sqlite;
+        self.bus = Bus::Embedded;
+        let settings = other.settings();
+        let mut shared = vec![
+            ("data_dir", other.data_dir().display().to_string()),
+            ("county.slug", settings.county.slug.clone()),
+        ];
+        shared.extend(
+            other
+                .database_url()
+                .map(|url| ("database.url", url.to_owned())),
+        );
+        shared.extend(
+            settings
+                .bus
+                .nats_url
+                .clone()
+                .map(|url| ("bus.nats_url", url)),
+        );
+        self.overrides.extend(
+            shared
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value)),
+        );
         self
     }
 
@@ -221,13 +253,27 @@ impl TestHearth {
         self.instance.as_ref().expect("instance is running")
     }
 
-    /// Runs the job `name` of `service` once, now (see `hearth_rpc::Job`); panics when the
-    /// service has no such job.
+    /// Runs the job `name` of `service` once, now, and returns its summary (see
+    /// `hearth_rpc::Instance::run_job`); panics when the service has no such job or the run is
+    /// skipped (its lease is held, or it ran less than its interval ago on the test's clock).
     pub async fn run_job(
         &self,
         service: &str,
         name: &str,
     ) -> Result<String, hearth_rpc::ServiceError> {
+        match self.try_run_job(service, name).await? {
+            JobOutcome::Ran(summary) => Ok(summary),
+            JobOutcome::Skipped(why) => panic!("{service}'s job `{name}` was skipped: {why}"),
+        }
+    }
+
+    /// Runs the job `name` of `service` once, now, if it gets the job's lease and is due;
+    /// panics when the service has no such job.
+    pub async fn try_run_job(
+        &self,
+        service: &str,
+        name: &str,
+    ) -> Result<JobOutcome, hearth_rpc::ServiceError> {
         self.instance()
             .run_job(service, name)
             .await

@@ -130,7 +130,7 @@ async fn runs_alone_against_postgres_and_nats() {
     let migrated = intake(&config).arg("migrate").output().await.unwrap();
     assert!(migrated.status.success(), "{}", text(&migrated));
     assert!(
-        text(&migrated).contains("intake: 5 migration(s) applied"),
+        text(&migrated).contains("intake: 6 migration(s) applied"),
         "{}",
         text(&migrated)
     );
