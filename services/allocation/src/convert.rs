@@ -8,7 +8,6 @@ use hearth_proto::allocation::v1 as pb;
 use hearth_proto::common::v1 as common;
 use hearth_proto::convert::{date_to_proto, municipality_code_to_proto, timestamp_to_proto};
 
-use crate::domain::usage::UseMeasure;
 use crate::domain::{BudgetLine, KeyBasis, Rounding};
 use crate::store::records::{
     BudgetRecord, InstalmentRecord, KeyRecord, KeyValueRecord, MemberRecord,
@@ -54,15 +53,6 @@ pub fn from_rounding(value: i32) -> Option<Rounding> {
         pb::Rounding::Krona => Some(Rounding::Krona),
         pb::Rounding::Ore => Some(Rounding::Ore),
         pb::Rounding::Unspecified => None,
-    }
-}
-
-/// The measure a key's use values count; `None` when unset or unknown.
-pub fn from_use_measure(value: i32) -> Option<UseMeasure> {
-    match pb::UseMeasure::try_from(value).ok()? {
-        pb::UseMeasure::PlacementDays => Some(UseMeasure::PlacementDays),
-        pb::UseMeasure::PlacedChildren => Some(UseMeasure::PlacedChildren),
-        pb::UseMeasure::Unspecified => None,
     }
 }
 

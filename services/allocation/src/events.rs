@@ -13,7 +13,7 @@ use hearth_rpc::ServiceContext;
 use prost::Message;
 use sea_orm::DatabaseTransaction;
 
-use crate::api::keys::refresh_use_values;
+use crate::app::keys::refresh_use_values;
 use crate::domain::usage::Placement;
 use crate::store::placements::{self, Recorded};
 

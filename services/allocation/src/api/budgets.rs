@@ -5,11 +5,12 @@ use std::collections::HashSet;
 
 use hearth_domain::Money;
 use hearth_proto::allocation::v1 as pb;
+use hearth_rpc::handler::accept;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use tonic::Request;
 
-use super::support::{FINANCE, READERS, accept, check_year};
-use super::yearly::{self, Change, Stored};
+use super::support::{FINANCE, READERS, check_year, get_year, mask_paths};
+use crate::app::yearly::{self, Change, Stored};
 use crate::convert;
 use crate::domain::BudgetLine;
 use crate::store::entities::budget;
@@ -20,7 +21,7 @@ pub async fn get(
     request: Request<pb::GetBudgetRequest>,
 ) -> Result<pb::GetBudgetResponse, ServiceError> {
     let (_, request) = accept(request, READERS)?;
-    let stored = yearly::get_checked::<budget::Entity>(ctx, request.year).await?;
+    let stored = get_year::<budget::Entity>(ctx, request.year).await?;
     Ok(pb::GetBudgetResponse {
         budget: Some(to_proto(&stored)),
     })
@@ -36,7 +37,7 @@ pub async fn update(
     };
     let mut violations = Violations::new();
     check_year(&mut violations, "budget.year", wanted.year);
-    let paths = yearly::mask_paths(request.update_mask.as_ref(), &mut violations);
+    let paths = mask_paths(request.update_mask.as_ref(), &mut violations);
     let patch = BudgetPatch::check(wanted, paths, &mut violations);
     violations.finish()?;
     let change = Change {

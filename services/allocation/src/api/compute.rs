@@ -7,14 +7,14 @@ use hearth_domain::{Money, MunicipalityCode};
 use hearth_rpc::{ServiceContext, ServiceError};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::support::{KIND_ANNUAL, STATE_COMPLETED, not_allocatable};
-use super::yearly::{self, Lock, Stored};
+use super::support::not_allocatable;
+use crate::app::yearly::{self, Lock, Stored};
 use crate::convert;
 use crate::domain::{
     self, AllocationRequest, KeyBasis, KeyValues, MemberKey, MemberShare, Membership, Rounding,
     Split,
 };
-use crate::store::entities::{budget, key, run};
+use crate::store::entities::{KIND_ANNUAL, STATE_COMPLETED, budget, key, run};
 use crate::store::records::{
     BudgetRecord, BudgetSnapshot, InstalmentRecord, KeyRecord, KeySnapshot, MemberRecord,
     RunRecord, ShareRecord, from_json,

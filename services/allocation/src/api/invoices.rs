@@ -5,20 +5,16 @@ use hearth_auth::Principal;
 use hearth_domain::MunicipalityCode;
 use hearth_proto::allocation::v1 as pb;
 use hearth_proto::convert::{municipality_code, municipality_code_to_proto, timestamp_to_proto};
+use hearth_rpc::handler::{PAGE_SIZES, accept, list_page, resource_id};
 use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tonic::Request;
 
-use super::support::{
-    INVOICE_ID, INVOICE_READERS, RUN_ID, accept, check_year, collect, list_page, own_only,
-};
+use super::support::{INVOICE_ID, INVOICE_READERS, check_year, own_only};
 use crate::convert;
 use crate::store::entities::invoice;
 use crate::store::records::{InvoiceRecord, from_json};
-
-const DEFAULT_PAGE_SIZE: u32 = 50;
-const MAX_PAGE_SIZE: u32 = 200;
 
 pub async fn get(
     ctx: &ServiceContext,
@@ -45,7 +41,7 @@ pub async fn list(
 ) -> Result<pb::ListInvoicesResponse, ServiceError> {
     let (principal, request) = accept(request, INVOICE_READERS)?;
     let mut violations = Violations::new();
-    let page = list_page(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
+    let page = list_page(&request, PAGE_SIZES, &mut violations);
     let filters = Filters::check(&request, &mut violations);
     violations.finish()?;
     let municipalities = visible(&principal, filters.municipalities)?;
@@ -100,11 +96,7 @@ impl Filters {
         let run_id = if request.allocation_run_id.is_empty() {
             None
         } else {
-            collect(
-                violations,
-                "allocation_run_id",
-                RUN_ID.parse(&request.allocation_run_id),
-            )
+            resource_id(&request.allocation_run_id, "allocation_run_id", violations)
         };
         for (index, state) in request.states.iter().enumerate() {
             if !matches!(

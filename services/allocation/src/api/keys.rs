@@ -7,17 +7,17 @@ use chrono::NaiveDate;
 use hearth_domain::MunicipalityCode;
 use hearth_proto::allocation::v1 as pb;
 use hearth_proto::convert;
+use hearth_rpc::handler::{accept, idempotency_key};
 use hearth_rpc::idempotency::IdempotencyKey;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
-use sea_orm::ConnectionTrait;
+use prost::Message;
 use tonic::Request;
 
-use super::support::{FINANCE, READERS, accept, check_year, idempotency_key, is_allocated};
-use super::yearly::{self, Change, Stored};
+use super::support::{FINANCE, READERS, check_year, get_year, mask_paths};
+use crate::app::yearly::{self, Change, Stored};
 use crate::domain::{KeyBasis, Split, usage};
 use crate::files;
 use crate::store::entities::key;
-use crate::store::placements;
 use crate::store::records::{KeyRecord, KeyValueRecord};
 
 pub async fn get(
@@ -25,7 +25,7 @@ pub async fn get(
     request: Request<pb::GetAllocationKeyRequest>,
 ) -> Result<pb::GetAllocationKeyResponse, ServiceError> {
     let (_, request) = accept(request, READERS)?;
-    let stored = yearly::get_checked::<key::Entity>(ctx, request.year).await?;
+    let stored = get_year::<key::Entity>(ctx, request.year).await?;
     Ok(pb::GetAllocationKeyResponse {
         allocation_key: Some(to_proto(&stored)),
     })
@@ -41,7 +41,7 @@ pub async fn update(
     };
     let mut violations = Violations::new();
     check_year(&mut violations, "allocation_key.year", wanted.year);
-    let paths = yearly::mask_paths(request.update_mask.as_ref(), &mut violations);
+    let paths = mask_paths(request.update_mask.as_ref(), &mut violations);
     let patch = KeyPatch::check(ctx, wanted, paths, &mut violations);
     violations.finish()?;
     let change = Change {
@@ -135,45 +135,9 @@ fn import_idempotency_key(
         ctx,
         "ImportAllocationKey",
         &request.idempotency_key,
-        &without_key,
+        &without_key.encode_to_vec(),
         violations,
     )
-}
-
-/// Sets the use values of every key not yet allocated that counts use by a measure, from the
-/// placements recorded by the placement events; returns how many keys changed. A member
-/// without placements has no use (zero).
-pub(crate) async fn refresh_use_values<C: ConnectionTrait>(
-    ctx: &ServiceContext,
-    txn: &C,
-) -> Result<usize, ServiceError> {
-    let placements = placements::all(txn).await?;
-    let mut changed = 0;
-    for stored in yearly::all::<key::Entity, C>(txn).await? {
-        let Some(measure) = crate::convert::from_use_measure(stored.record.use_measure) else {
-            continue;
-        };
-        let Some(reference_date) = stored
-            .record
-            .population_reference_date
-            .or_else(|| usage::default_reference_date(stored.year))
-        else {
-            continue;
-        };
-        if is_allocated(txn, stored.year).await? {
-            continue;
-        }
-        let uses = usage::use_values(measure, &placements, stored.year, reference_date);
-        let mut record = stored.record.clone();
-        for value in &mut record.values {
-            value.use_value = uses.get(&value.municipality).copied().unwrap_or(0);
-        }
-        if record != stored.record {
-            yearly::rewrite::<key::Entity, C>(txn, &stored, &record, ctx.now()).await?;
-            changed += 1;
-        }
-    }
-    Ok(changed)
 }
 
 fn to_proto(stored: &Stored<KeyRecord>) -> pb::AllocationKey {

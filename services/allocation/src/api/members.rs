@@ -2,14 +2,12 @@
 
 use hearth_proto::allocation::v1 as pb;
 use hearth_proto::convert;
+use hearth_rpc::handler::{PAGE_SIZES, accept, list_page};
 use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use tonic::Request;
 
-use super::support::{READERS, accept, list_page};
-
-const DEFAULT_PAGE_SIZE: u32 = 50;
-const MAX_PAGE_SIZE: u32 = 200;
+use super::support::READERS;
 
 pub fn list(
     ctx: &ServiceContext,
@@ -17,7 +15,7 @@ pub fn list(
 ) -> Result<pb::ListMembersResponse, ServiceError> {
     let (_, request) = accept(request, READERS)?;
     let mut violations = Violations::new();
-    let page = list_page(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
+    let page = list_page(&request, PAGE_SIZES, &mut violations);
     let member_on = request.member_on.as_ref().and_then(|date| {
         let parsed = convert::date(date);
         if parsed.is_none() {

@@ -1,27 +1,26 @@
-//! The gRPC adapter of the allocation service: requests in, domain calls, responses out. One
-//! module per resource; `support` holds what they share, `yearly` the versioned year rows of
-//! keys and budgets, `compute` what a run shares.
+//! The gRPC adapter of the allocation service: requests in, application and domain calls,
+//! responses out. One module per resource, one line per RPC here; `support` holds what is
+//! allocation's own in them (roles, years, ids, refusals), `compute` what a run shares.
 //!
-//! Every handler converts its request with [`hearth_rpc::Violations`] (one field violation per
-//! bad field, named as the client sent it), checks the caller with `hearth_auth`, and writes
-//! state, audit records, idempotency keys and outbox rows in one transaction. Municipality staff
-//! see their own municipality's shares and invoices only.
+//! Every handler starts with `hearth_rpc::handler::accept` (the caller, checked against the
+//! RPC's roles), converts its request with [`hearth_rpc::Violations`] (one field violation per
+//! bad field, named as the client sent it), and writes state, audit records, idempotency keys
+//! and outbox rows in one transaction. Municipality staff see their own municipality's shares
+//! and invoices only.
 
 mod budgets;
 mod compute;
 mod invoices;
-pub(crate) mod keys;
+mod keys;
 mod members;
 mod runs;
 mod support;
-mod yearly;
 
 use hearth_proto::allocation::v1 as pb;
 use hearth_proto::allocation::v1::allocation_service_server::AllocationService;
 use hearth_rpc::ServiceContext;
+use hearth_rpc::handler::answer;
 use tonic::{Request, Response, Status};
-
-use support::answer;
 
 pub struct AllocationApi {
     ctx: ServiceContext,

@@ -9,28 +9,28 @@ use hearth_proto::allocation::v1 as pb;
 use hearth_proto::common::v1::AllocationRunKind;
 use hearth_proto::convert::{municipality_code_to_proto, timestamp_to_proto};
 use hearth_proto::events::v1::{AllocationCompleted, MemberShare};
-use hearth_rpc::handler::{self, EventKind};
+use hearth_rpc::handler::{self, accept, idempotency_key, list_page};
 use hearth_rpc::idempotency::IdempotencyKey;
 use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
+use prost::Message;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use tonic::Request;
 
 use super::compute::{Computed, RunAsk, compute};
-use super::support::{
-    FINANCE, INVOICE_ISSUED, INVOICE_SUPERSEDED, KIND_ANNUAL, KIND_SETTLEMENT, READERS, RUN_ID,
-    STATE_COMPLETED, STATE_SUPERSEDED, accept, audit_change, check_year, idempotency_key,
-    list_page, own_only,
-};
+use super::support::{FINANCE, READERS, RUN_ID, RUN_PAGE_SIZES, check_year, own_only};
+use crate::app::audit_change;
 use crate::convert;
 use crate::domain::Membership;
-use crate::store::entities::{invoice, run};
+use crate::published::ALLOCATION_COMPLETED;
+use crate::store::entities::{
+    INVOICE_ISSUED, INVOICE_SUPERSEDED, KIND_ANNUAL, KIND_SETTLEMENT, STATE_COMPLETED,
+    STATE_SUPERSEDED, invoice, run,
+};
 use crate::store::records::{InvoiceRecord, RunRecord, from_json, to_json};
 
 const OPERATION: &str = "CreateAllocationRun";
-const DEFAULT_PAGE_SIZE: u32 = 20;
-const MAX_PAGE_SIZE: u32 = 100;
 
 pub async fn create(
     ctx: &ServiceContext,
@@ -103,7 +103,7 @@ pub async fn list(
 ) -> Result<pb::ListAllocationRunsResponse, ServiceError> {
     let (principal, request) = accept(request, READERS)?;
     let mut violations = Violations::new();
-    let page = list_page(&request, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut violations);
+    let page = list_page(&request, RUN_PAGE_SIZES, &mut violations);
     check_list_filters(&request, &mut violations);
     violations.finish()?;
     let mut query = run::Entity::find();
@@ -176,7 +176,7 @@ fn run_idempotency_key(
         ctx,
         OPERATION,
         &request.idempotency_key,
-        &without_key,
+        &without_key.encode_to_vec(),
         violations,
     )
 }
@@ -295,12 +295,6 @@ fn issue_invoices(
         })
         .collect()
 }
-
-/// The event of a stored run.
-const ALLOCATION_COMPLETED: EventKind = EventKind {
-    event_type: "allocation.completed",
-    payload_type: "hearth.events.v1.AllocationCompleted",
-};
 
 /// `allocation.completed`, into the run's transaction.
 async fn publish<C: ConnectionTrait>(

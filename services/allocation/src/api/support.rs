@@ -1,20 +1,16 @@
-//! What the allocation handlers share: who may call what, the caller, years, audit records of
-//! changes, refusals, idempotency keys and list pages.
+//! What is allocation's own in its handlers: who may call what, the years it accepts, the ids
+//! it looks up, who sees one municipality only, the refusals of the rules, and how a year's key
+//! or budget is asked for.
 
-use hearth_audit::AuditAction;
 use hearth_auth::{Principal, Role};
 use hearth_domain::MunicipalityCode;
-use hearth_proto::allocation::v1 as pb;
-use hearth_proto::common::v1::AllocationRunKind;
-use hearth_rpc::idempotency::IdempotencyKey;
-use hearth_rpc::paging::Page;
+use hearth_rpc::handler::{PageSizes, required_id};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
-use prost::Message;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter};
-use tonic::{Request, Response, Status};
+use prost_types::FieldMask;
+use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait};
 
+use crate::app::yearly::{self, Stored, YearTable};
 use crate::domain::AllocationError;
-use crate::store::entities::run;
 
 /// Who may change keys and budgets and run allocations.
 pub const FINANCE: &[Role] = &[Role::Finance, Role::Admin];
@@ -28,32 +24,14 @@ pub const READERS: &[Role] = &[
 /// Who may read invoices (municipality staff their own only).
 pub const INVOICE_READERS: &[Role] = &[Role::Finance, Role::Admin, Role::MunicipalityStaff];
 
-pub const STATE_COMPLETED: i32 = pb::AllocationRunState::Completed as i32;
-pub const STATE_SUPERSEDED: i32 = pb::AllocationRunState::Superseded as i32;
-pub const INVOICE_ISSUED: i32 = pb::InvoiceState::Issued as i32;
-pub const INVOICE_SUPERSEDED: i32 = pb::InvoiceState::Superseded as i32;
-pub const KIND_ANNUAL: i32 = AllocationRunKind::AnnualBudget as i32;
-pub const KIND_SETTLEMENT: i32 = AllocationRunKind::YearEndSettlement as i32;
-
-const SERVICE_PATH: &str = "/hearth.allocation.v1.AllocationService/";
+/// The page sizes of `ListAllocationRuns` (a run is large).
+pub const RUN_PAGE_SIZES: PageSizes = PageSizes {
+    default: 20,
+    max: 100,
+};
 
 /// Years the service accepts.
 const YEARS: std::ops::RangeInclusive<i32> = 2000..=2200;
-
-/// The verified caller of a request (the auth layer put it there), when it has one of `roles`,
-/// and the request's message.
-pub fn accept<T>(request: Request<T>, roles: &[Role]) -> Result<(Principal, T), ServiceError> {
-    let principal = hearth_auth::principal(&request)
-        .cloned()
-        .map_err(|status| ServiceError::Unauthenticated(status.message().to_owned()))?;
-    principal.require_any_role(roles)?;
-    Ok((principal, request.into_inner()))
-}
-
-/// A handler's result as gRPC answers it.
-pub fn answer<T>(result: Result<T, ServiceError>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
-}
 
 pub fn check_year(violations: &mut Violations, field: &str, year: i32) {
     if !YEARS.contains(&year) {
@@ -64,34 +42,23 @@ pub fn check_year(violations: &mut Violations, field: &str, year: i32) {
     }
 }
 
-/// A resource id in a request: its field, what it must be, and the resource's name in
-/// `NOT_FOUND`.
+/// A resource id in a request: its field, and the resource's name in `NOT_FOUND`.
 pub struct IdField {
     field: &'static str,
-    must_be: &'static str,
     noun: &'static str,
 }
 
 pub const RUN_ID: IdField = IdField {
     field: "allocation_run_id",
-    must_be: "must be a run id (a UUID)",
     noun: "allocation run",
 };
 
 pub const INVOICE_ID: IdField = IdField {
     field: "invoice_id",
-    must_be: "must be an invoice id (a UUID)",
     noun: "invoice",
 };
 
 impl IdField {
-    /// The id, hyphenated.
-    pub fn parse(&self, value: &str) -> Result<String, ServiceError> {
-        uuid::Uuid::parse_str(value.trim())
-            .map(|id| id.hyphenated().to_string())
-            .map_err(|_| ServiceError::invalid(self.field, self.must_be))
-    }
-
     /// The row of `E` with the id `value`.
     pub async fn find<E, C>(&self, conn: &C, value: &str) -> Result<E::Model, ServiceError>
     where
@@ -99,7 +66,7 @@ impl IdField {
         <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<String>,
         C: ConnectionTrait,
     {
-        let id = self.parse(value)?;
+        let id = required_id(value, self.field)?;
         E::find_by_id(id.clone())
             .one(conn)
             .await?
@@ -107,61 +74,24 @@ impl IdField {
     }
 }
 
-/// The value of a check, else its field violations added to the request's others (a refusal
-/// without any against `field`).
-pub fn collect<T>(
-    violations: &mut Violations,
-    field: &str,
-    checked: Result<T, ServiceError>,
-) -> Option<T> {
-    match checked {
-        Ok(value) => Some(value),
-        Err(ServiceError::InvalidArgument(found)) => {
-            for violation in found {
-                violations.add(violation.field, violation.description);
-            }
-            None
-        }
-        Err(other) => {
-            violations.add(field, other.to_string());
-            None
-        }
+/// The stored record of a year a reader asked for: a year in range, else a violation on `year`.
+pub async fn get_year<E: YearTable>(
+    ctx: &ServiceContext,
+    year: i32,
+) -> Result<Stored<E::Record>, ServiceError> {
+    let mut violations = Violations::new();
+    check_year(&mut violations, "year", year);
+    violations.finish()?;
+    yearly::get::<E, _>(&ctx.db, year).await
+}
+
+/// The paths of an update's field mask; none is a violation.
+pub fn mask_paths<'a>(mask: Option<&'a FieldMask>, violations: &mut Violations) -> &'a [String] {
+    let paths = mask.map(|mask| mask.paths.as_slice()).unwrap_or_default();
+    if paths.is_empty() {
+        violations.add("update_mask", "is required: name the fields to change");
     }
-}
-
-/// The idempotency key of `operation`, for the request as the key stands for it (without the
-/// key); else a violation against `idempotency_key`.
-pub fn idempotency_key(
-    ctx: &ServiceContext,
-    operation: &str,
-    key: &str,
-    without_key: &impl Message,
-    violations: &mut Violations,
-) -> Option<IdempotencyKey> {
-    let request = without_key.encode_to_vec();
-    let checked = IdempotencyKey::new(operation, key, "idempotency_key", &ctx.keyring, &request);
-    collect(violations, "idempotency_key", checked)
-}
-
-/// Records a change of one resource by `method` in the caller's transaction.
-pub async fn audit_change<C: ConnectionTrait>(
-    ctx: &ServiceContext,
-    conn: &C,
-    principal: &Principal,
-    resource_type: &str,
-    resource_id: &str,
-    method: &str,
-) -> Result<(), ServiceError> {
-    hearth_rpc::handler::audit(
-        ctx,
-        conn,
-        principal,
-        AuditAction::Update,
-        resource_type,
-        &format!("{SERVICE_PATH}{method}"),
-        [resource_id.to_owned()],
-    )
-    .await
+    paths
 }
 
 /// Maps a domain refusal to the caller's error: a rule of the data (`FAILED_PRECONDITION`).
@@ -176,38 +106,6 @@ pub fn not_allocatable(error: AllocationError) -> ServiceError {
     }
 }
 
-pub fn stale_etag() -> ServiceError {
-    ServiceError::Aborted {
-        reason: "STALE_ETAG",
-        message: "the etag is not the current one: read again and retry".to_owned(),
-    }
-}
-
-/// Whether an annual run of `year` was stored: its key and budget are then part of the run's
-/// record, and frozen.
-pub async fn is_allocated<C: ConnectionTrait>(conn: &C, year: i32) -> Result<bool, ServiceError> {
-    let annual = run::Entity::find()
-        .filter(run::Column::Year.eq(year))
-        .filter(run::Column::Kind.eq(KIND_ANNUAL))
-        .one(conn)
-        .await?;
-    Ok(annual.is_some())
-}
-
-/// Refuses a change of `year` once it is allocated.
-pub async fn refuse_if_allocated<C: ConnectionTrait>(
-    conn: &C,
-    year: i32,
-) -> Result<(), ServiceError> {
-    if is_allocated(conn, year).await? {
-        return Err(ServiceError::rule(
-            "YEAR_ALLOCATED",
-            format!("{year} has been allocated: its key and budget are part of the run's record"),
-        ));
-    }
-    Ok(())
-}
-
 /// `Some(own)` when the caller sees one municipality's shares and invoices only: municipality
 /// staff without a county-wide or finance role.
 pub fn own_only(principal: &Principal) -> Option<MunicipalityCode> {
@@ -215,57 +113,4 @@ pub fn own_only(principal: &Principal) -> Option<MunicipalityCode> {
         return None;
     }
     principal.visible_municipality()
-}
-
-/// A list request: its page size and token, and its filters (everything else).
-pub trait ListRequest: Message + Clone {
-    fn page_size(&self) -> i32;
-    fn page_token(&self) -> &str;
-    /// The request without its page size and token, encoded: what a page token is bound to.
-    fn filters(&self) -> Vec<u8>;
-}
-
-macro_rules! list_requests {
-    ($($request:ty),* $(,)?) => {$(
-        impl ListRequest for $request {
-            fn page_size(&self) -> i32 {
-                self.page_size
-            }
-
-            fn page_token(&self) -> &str {
-                &self.page_token
-            }
-
-            fn filters(&self) -> Vec<u8> {
-                let mut filters = self.clone();
-                filters.page_size = 0;
-                filters.page_token.clear();
-                filters.encode_to_vec()
-            }
-        }
-    )*};
-}
-
-list_requests!(
-    pb::ListMembersRequest,
-    pb::ListAllocationRunsRequest,
-    pb::ListInvoicesRequest,
-);
-
-/// One page of a list request, checked by `hearth_rpc::paging::Page` with its tokens bound to
-/// the request's filters.
-pub fn list_page<R: ListRequest>(
-    request: &R,
-    default: u32,
-    max: u32,
-    violations: &mut Violations,
-) -> Page {
-    Page::check(
-        request.page_size(),
-        request.page_token(),
-        &request.filters(),
-        default,
-        max,
-        violations,
-    )
 }

@@ -1,5 +1,16 @@
 //! sea-orm entities of the allocation tables (see the migrations).
 
+use hearth_proto::allocation::v1 as pb;
+use hearth_proto::common::v1::AllocationRunKind;
+
+// The numbers the `kind` and `state` columns of runs and invoices hold: the wire enums'.
+pub const STATE_COMPLETED: i32 = pb::AllocationRunState::Completed as i32;
+pub const STATE_SUPERSEDED: i32 = pb::AllocationRunState::Superseded as i32;
+pub const INVOICE_ISSUED: i32 = pb::InvoiceState::Issued as i32;
+pub const INVOICE_SUPERSEDED: i32 = pb::InvoiceState::Superseded as i32;
+pub const KIND_ANNUAL: i32 = AllocationRunKind::AnnualBudget as i32;
+pub const KIND_SETTLEMENT: i32 = AllocationRunKind::YearEndSettlement as i32;
+
 /// `allocation_key`: a year's key; `body` is a [`super::records::KeyRecord`] as JSON.
 pub mod key {
     use sea_orm::entity::prelude::*;

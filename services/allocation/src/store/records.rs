@@ -3,8 +3,10 @@
 
 use chrono::NaiveDate;
 use hearth_domain::MunicipalityCode;
+use hearth_proto::allocation::v1 as pb;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::usage::UseMeasure;
 use crate::domain::{BudgetLine, KeyBasis, Rounding};
 
 /// A year's key.
@@ -16,6 +18,17 @@ pub struct KeyRecord {
     pub use_measure: i32,
     pub common_split: Vec<(KeyBasis, u32)>,
     pub specific_split: Vec<(KeyBasis, u32)>,
+}
+
+impl KeyRecord {
+    /// The measure the key's use values count; `None` when unset or unknown.
+    pub fn measure(&self) -> Option<UseMeasure> {
+        match pb::UseMeasure::try_from(self.use_measure).ok()? {
+            pb::UseMeasure::PlacementDays => Some(UseMeasure::PlacementDays),
+            pb::UseMeasure::PlacedChildren => Some(UseMeasure::PlacedChildren),
+            pb::UseMeasure::Unspecified => None,
+        }
+    }
 }
 
 /// One member's key values.

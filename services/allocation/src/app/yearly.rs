@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use hearth_auth::Principal;
-use hearth_rpc::{ServiceContext, ServiceError, Violations};
-use prost_types::FieldMask;
+use hearth_rpc::handler::{etag, require_fresh};
+use hearth_rpc::{ServiceContext, ServiceError};
 use sea_orm::sea_query::{Expr, IntoCondition};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -15,8 +15,8 @@ use sea_orm::{Condition, Select};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::support::{audit_change, check_year, refuse_if_allocated, stale_etag};
-use crate::store::entities::{budget, key};
+use super::audit_change;
+use crate::store::entities::{KIND_ANNUAL, budget, key, run};
 use crate::store::records::{BudgetRecord, KeyRecord, from_json, to_json};
 
 /// A table of one versioned record per year.
@@ -90,17 +90,6 @@ pub async fn get<E: YearTable, C: ConnectionTrait>(
         .ok_or_else(|| ServiceError::not_found(E::NOUN, year.to_string()))
 }
 
-/// The stored record of a year a reader asked for: a year in range, else a violation on `year`.
-pub async fn get_checked<E: YearTable>(
-    ctx: &ServiceContext,
-    year: i32,
-) -> Result<Stored<E::Record>, ServiceError> {
-    let mut violations = Violations::new();
-    check_year(&mut violations, "year", year);
-    violations.finish()?;
-    get::<E, _>(&ctx.db, year).await
-}
-
 /// The latest stored record of `year` or an earlier year, locked for a run.
 pub async fn read_up_to<E: YearTable, C: ConnectionTrait>(
     conn: &C,
@@ -169,15 +158,6 @@ pub struct Change<'a> {
     pub method: &'static str,
 }
 
-/// The paths of an update's field mask; none is a violation.
-pub fn mask_paths<'a>(mask: Option<&'a FieldMask>, violations: &mut Violations) -> &'a [String] {
-    let paths = mask.map(|mask| mask.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        violations.add("update_mask", "is required: name the fields to change");
-    }
-    paths
-}
-
 /// [`change`] in a transaction of its own (`UpdateAllocationKey`, `UpdateBudget`).
 pub async fn update<E: YearTable>(
     ctx: &ServiceContext,
@@ -238,7 +218,7 @@ fn check_etag<E: YearTable>(etag: &str, version: i64) -> Result<(), ServiceError
     if etag.trim().is_empty() {
         return Err(ServiceError::invalid("etag", E::ETAG_REQUIRED));
     }
-    hearth_rpc::handler::require_fresh(etag, version, false)
+    require_fresh(etag, version, false)
 }
 
 /// Writes `record` over the stored version `stored` as the next version, at `now`: a change
@@ -280,7 +260,31 @@ async fn write<E: YearTable, C: ConnectionTrait>(
         .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(stale_etag());
+        // Changed since it was read: the version the change started from is not the current
+        // one (always an error here, the etags differ).
+        require_fresh(&etag(version), next, false)?;
     }
     Ok(next)
+}
+
+/// Whether an annual run of `year` was stored: its key and budget are then part of the run's
+/// record, and frozen.
+pub async fn is_allocated<C: ConnectionTrait>(conn: &C, year: i32) -> Result<bool, ServiceError> {
+    let annual = run::Entity::find()
+        .filter(run::Column::Year.eq(year))
+        .filter(run::Column::Kind.eq(KIND_ANNUAL))
+        .one(conn)
+        .await?;
+    Ok(annual.is_some())
+}
+
+/// Refuses a change of `year` once it is allocated.
+async fn refuse_if_allocated<C: ConnectionTrait>(conn: &C, year: i32) -> Result<(), ServiceError> {
+    if is_allocated(conn, year).await? {
+        return Err(ServiceError::rule(
+            "YEAR_ALLOCATED",
+            format!("{year} has been allocated: its key and budget are part of the run's record"),
+        ));
+    }
+    Ok(())
 }
