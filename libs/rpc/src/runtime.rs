@@ -25,7 +25,8 @@ use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-/// Why an instance could not start. Each names the service or setting at fault.
+/// Why an instance could not start. Each names the service or setting at fault. An I/O error
+/// is said in the message and not also a `source()`, so that a report (`{:#}`) says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -34,15 +35,15 @@ pub enum StartError {
     Store(#[from] hearth_store::StoreError),
     #[error("server reflection: {0}")]
     Reflection(String),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Listen {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("telemetry.metrics_listen: cannot listen on {addr}: {source}")]
+    #[error("telemetry.metrics_listen: cannot listen on {addr}: {error}")]
     MetricsListen {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -172,7 +173,7 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
         .await
         .map_err(|source| StartError::Listen {
             addr: settings.listen,
-            source,
+            error: source,
         })
 }
 
@@ -195,7 +196,7 @@ pub async fn start_with_clock(
 ) -> Result<Instance, StartError> {
     let local_addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: settings.listen,
-        source,
+        error: source,
     })?;
     let Backends {
         county,
