@@ -228,6 +228,7 @@ pub fn main() -> ExitCode {
     }
     let origins = Origins {
         data_dir: hearth_config::origin_of(&sources, "data_dir"),
+        listen: hearth_config::origin_of(&sources, "listen"),
         metrics_listen: hearth_config::origin_of(&sources, "telemetry.metrics_listen"),
     };
     hearth_rpc::entry::run(&sources, |settings| async move {
@@ -244,6 +245,7 @@ pub fn main() -> ExitCode {
 /// Where the settings that commands treat specially came from.
 struct Origins {
     data_dir: Origin,
+    listen: Origin,
     metrics_listen: Origin,
 }
 
@@ -262,7 +264,7 @@ async fn run(command: Command, settings: Settings, origins: &Origins) -> anyhow:
         _ => {}
     }
     match command {
-        Command::Serve { .. } => serve(settings, &origins.metrics_listen).await,
+        Command::Serve { .. } => serve(settings, &origins.listen, &origins.metrics_listen).await,
         Command::Token {
             roles,
             print_public_key,
@@ -452,23 +454,25 @@ fn metrics_address(settings: &mut Settings, origin: &Origin) -> anyhow::Result<(
     Ok(())
 }
 
-async fn serve(mut settings: Settings, metrics_origin: &Origin) -> anyhow::Result<()> {
+async fn serve(
+    mut settings: Settings,
+    listen_origin: &Origin,
+    metrics_origin: &Origin,
+) -> anyhow::Result<()> {
     // First: a second `hearth serve` on the same directory stops here, naming the first.
     let mut lock = ServeLock::acquire(&settings.data_dir)?;
     let default_metrics = settings.telemetry.metrics_listen;
     metrics_address(&mut settings, metrics_origin)?;
     let telemetry = hearth_rpc::init_telemetry(&settings, "hearth")?;
-    let listener = runtime::bind(&settings).await.with_context(|| {
-        format!(
-            "the gRPC address (`listen` from {}) is not available; choose another with \
-             --listen ADDR or HEARTH__LISTEN (port 0 picks a free one)",
-            if settings.listen == Settings::default().listen {
-                "the default".to_owned()
-            } else {
-                "the settings".to_owned()
-            }
-        )
-    })?;
+    let listener = runtime::bind(&settings)
+        .await
+        .map_err(|error| match error {
+            runtime::StartError::Listen { addr, error } => anyhow::anyhow!(
+                "cannot listen on {addr} (`listen` from {listen_origin}): {error}; choose another \
+             address with --listen ADDR or HEARTH__LISTEN (port 0 picks a free one)"
+            ),
+            other => other.into(),
+        })?;
     let instance = runtime::start(&settings, crate::all_services(), listener).await?;
     // Where this instance listens, for `hearth top` and for a second `hearth serve`.
     lock.record(&Running {

@@ -16,7 +16,9 @@ pub const LOCK_FILE: &str = "serve.lock";
 
 /// The data directory as the user would find it: absolute where the working directory is known.
 pub fn shown(dir: &Path) -> PathBuf {
-    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+    dir.canonicalize()
+        .or_else(|_| std::path::absolute(dir))
+        .unwrap_or_else(|_| dir.to_path_buf())
 }
 
 /// Refuses a data directory that does not exist, naming it, where its path came from and how to
@@ -38,10 +40,9 @@ pub fn require_existing(settings: &Settings, origin: &Origin) -> anyhow::Result<
         );
     }
     anyhow::bail!(
-        "no data directory at {} ({from}); nothing was created. `hearth serve` creates it \
-         (with the development key its tokens are signed with) on its first start: start it \
-         first, or pass --data-dir DIR (or HEARTH__DATA_DIR) naming the directory it uses, as \
-         its welcome text shows",
+        "no data directory at {} ({from}); nothing was created. Start `hearth serve` first (it \
+         creates the directory and the development key), or pass --data-dir DIR (or \
+         HEARTH__DATA_DIR) naming the one it uses, as its welcome text shows",
         shown(dir).display()
     )
 }
