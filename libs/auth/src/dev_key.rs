@@ -79,7 +79,7 @@ impl DevelopmentKey {
         match key.save(dir) {
             Ok(()) => Ok(key),
             // Another process created it between our check and our write: use theirs.
-            Err(KeyError::Write { source, .. })
+            Err(KeyError::Write { error: source, .. })
                 if source.kind() == io::ErrorKind::AlreadyExists =>
             {
                 Self::load(dir)
@@ -94,7 +94,7 @@ impl DevelopmentKey {
         let private_path = dir.join(PRIVATE_KEY_FILE);
         let pem = fs::read_to_string(&private_path).map_err(|source| KeyError::Read {
             path: private_path.clone(),
-            source,
+            error: source,
         })?;
         warn_if_readable_by_others(&private_path);
         let secret =
@@ -120,7 +120,7 @@ impl DevelopmentKey {
             Err(source) => {
                 return Err(KeyError::Read {
                     path: public_path,
-                    source,
+                    error: source,
                 });
             }
         }
@@ -131,7 +131,7 @@ impl DevelopmentKey {
     pub fn save(&self, dir: &Path) -> Result<(), KeyError> {
         fs::create_dir_all(dir).map_err(|source| KeyError::Write {
             path: dir.to_path_buf(),
-            source,
+            error: source,
         })?;
         let private_pem = self
             .secret
@@ -245,7 +245,7 @@ pub fn development_key_id(public_key_pem: &str) -> Result<String, KeyError> {
 fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), KeyError> {
     let write_error = |source| KeyError::Write {
         path: PathBuf::from(path),
-        source,
+        error: source,
     };
     if private {
         return hearth_keyfile::create_private(path, contents).map_err(write_error);

@@ -111,22 +111,20 @@ pub enum KeyError {
         kid: String,
     },
     /// A key file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
+        /// Why: said in the message, so not also a `source()` (a report would say it twice).
+        error: std::io::Error,
     },
     /// A key file or its directory cannot be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         /// The file or directory.
         path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
+        /// Why: said in the message, so not also a `source()`.
+        error: std::io::Error,
     },
     /// The private key file holds no P-256 PKCS#8 key.
     #[error("{path} is not a P-256 private key in PKCS#8 PEM form")]
@@ -151,8 +149,9 @@ pub enum KeyError {
     #[error("token lifetime is out of range")]
     InvalidTtl,
     /// The token asked for would be refused by the verifier anyway.
+    /// (The reason is said in the message, so it is not also a `source()`.)
     #[error("refusing to mint a token that would be refused: {0}")]
-    Refused(#[source] AuthError),
+    Refused(AuthError),
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! its own `HEARTH_TEST_*` variables). Secrets are wrapped in [`Secret`] so that printing the
 //! settings (`hearth config`) never shows them.
 
+mod origin;
 mod secret;
 mod settings;
 
+pub use origin::{Origin, environment_variable, origin_of};
 pub use secret::{Secret, mask_url_password};
 pub use settings::{
     AuditSettings, AuthSettings, BusSettings, CountySettings, DataKeySetting, DatabaseSettings,
@@ -29,8 +31,30 @@ pub enum ConfigError {
     File { path: PathBuf, message: String },
     #[error("configuration: {0}")]
     Parse(String),
-    #[error("configuration key `{key}`: {message}")]
-    Invalid { key: &'static str, message: String },
+    /// A value that does not have the key's type: `telemetry.log_format = "xml" (from
+    /// HEARTH__TELEMETRY__LOG_FORMAT): expected one of auto, pretty, json`.
+    #[error("configuration: {key}{value} (from {origin}): {message}")]
+    Value {
+        key: String,
+        /// ` = "xml"`, or empty for a secret (never printed).
+        value: String,
+        origin: Origin,
+        message: String,
+    },
+    #[error("configuration key `{key}`{}: {message}", from_origin(origin.as_ref()))]
+    Invalid {
+        key: &'static str,
+        message: String,
+        /// Where the bad value came from; `None` until [`load`] knows.
+        origin: Option<Origin>,
+    },
+}
+
+fn from_origin(origin: Option<&Origin>) -> String {
+    match origin {
+        Some(origin) if origin.is_explicit() => format!(" (from {origin})"),
+        _ => String::new(),
+    }
 }
 
 impl ConfigError {
@@ -38,6 +62,7 @@ impl ConfigError {
         Self::Invalid {
             key,
             message: message.into(),
+            origin: None,
         }
     }
 }
@@ -99,11 +124,92 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
     let layered = builder
         .build()
         .map_err(|error| ConfigError::Parse(error.to_string()))?;
-    let settings: Settings = layered
-        .try_deserialize()
-        .map_err(|error| ConfigError::Parse(error.to_string()))?;
-    settings.validate()?;
+    let settings: Settings = match layered.clone().try_deserialize() {
+        Ok(settings) => settings,
+        Err(error) => return Err(value_error(sources, &layered, error)),
+    };
+    settings.validate().map_err(|error| match error {
+        ConfigError::Invalid { key, message, .. } => ConfigError::Invalid {
+            key,
+            message,
+            origin: Some(origin_of(sources, key)),
+        },
+        other => other,
+    })?;
     Ok(settings)
+}
+
+/// Keys whose values are never shown in an error (`database.url` is shown with its password
+/// masked).
+const SECRET_KEYS: [&str; 4] = [
+    "bus.password",
+    "bus.token",
+    "privacy.data_keys",
+    "privacy.blind_index_key",
+];
+
+/// A deserialisation error as the key, its value, where the value came from and what the key
+/// takes, rather than the parser's words.
+fn value_error(
+    sources: &Sources,
+    layered: &config::Config,
+    error: config::ConfigError,
+) -> ConfigError {
+    let (key, message) = match &error {
+        config::ConfigError::At {
+            error,
+            key: Some(key),
+            ..
+        } => (key.clone(), error.to_string()),
+        config::ConfigError::Type {
+            key: Some(key),
+            unexpected,
+            expected,
+            ..
+        } => (
+            key.clone(),
+            format!("expected {expected}, not {unexpected}"),
+        ),
+        _ => return ConfigError::Parse(error.to_string()),
+    };
+    let secret = SECRET_KEYS.iter().any(|secret| key.starts_with(secret));
+    // The parser's words may quote the value: for a secret, keep only what was expected.
+    let message = match message.split_once(", expected ") {
+        Some((_, expected)) if secret => {
+            format!("expected {expected} (the value is a secret: not shown)")
+        }
+        _ if secret => "not a valid value (the value is a secret: not shown)".to_owned(),
+        _ => message,
+    };
+    let value = if secret {
+        String::new()
+    } else {
+        match layered.get::<config::Value>(&key) {
+            Ok(value) => match value.clone().into_string() {
+                Ok(text) if key == "database.url" => format!(" = {:?}", mask_url_password(&text)),
+                Ok(text) => format!(" = {text:?}"),
+                Err(_) => format!(" = {value}"),
+            },
+            Err(_) => String::new(),
+        }
+    };
+    let origin = origin_of(sources, &key);
+    ConfigError::Value {
+        message: hint(&key, message),
+        key,
+        value,
+        origin,
+    }
+}
+
+/// What a key takes, where the parser's message does not say it in a user's words.
+fn hint(key: &str, message: String) -> String {
+    match key {
+        "listen" | "telemetry.metrics_listen" => {
+            format!("expected an IP address and port such as 127.0.0.1:50051 ({message})")
+        }
+        _ => message,
+    }
 }
 
 fn file_source(

@@ -49,10 +49,11 @@ impl Default for Settings {
 pub struct CountySettings {
     /// Lower-case slug: `dalarna`, `jonkoping`. Names streams, subjects and databases.
     pub slug: String,
-    /// Two-digit SCB county code: `20` for Dalarna.
-    pub scb_code: String,
-    /// Display name.
-    pub name: String,
+    /// Two-digit SCB county code: `20` for Dalarna. Unset: the county file's. Set, it must
+    /// agree with the county file.
+    pub scb_code: Option<String>,
+    /// Display name. Unset: the county file's. Set, it must agree with the county file.
+    pub name: Option<String>,
     /// The county file: member municipalities, districts, sub-regions, fee levels (see
     /// `counties/dalarna.toml`). Unset means the built-in file of the slug (Dalarna, Jönköping).
     pub file: Option<PathBuf>,
@@ -62,8 +63,10 @@ impl Default for CountySettings {
     fn default() -> Self {
         Self {
             slug: "dalarna".to_owned(),
-            scb_code: "20".to_owned(),
-            name: "Dalarna".to_owned(),
+            // The county file of the slug says them: `HEARTH__COUNTY__SLUG=jonkoping` alone is
+            // Jönköping, county 06.
+            scb_code: None,
+            name: None,
             file: None,
         }
     }
@@ -251,13 +254,33 @@ impl Default for AuditSettings {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum LogFormat {
     /// Human-readable on a terminal, JSON otherwise.
     #[default]
     Auto,
     Pretty,
     Json,
+}
+
+impl LogFormat {
+    /// Every value, as written in settings.
+    pub const NAMES: [&'static str; 3] = ["auto", "pretty", "json"];
+}
+
+/// From a string, so that a wrong value is told what the key takes (the `config` crate's own
+/// enum error names the Rust type).
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("expected one of {}", Self::NAMES.join(", "))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -313,12 +336,28 @@ impl Settings {
                 format!("{error}, e.g. `dalarna` (got `{}`)", self.county.slug),
             ));
         }
-        if let Err(error) = hearth_domain::CountyCode::parse(&self.county.scb_code) {
+        if let Some(code) = &self.county.scb_code
+            && let Err(error) = hearth_domain::CountyCode::parse(code)
+        {
             return Err(ConfigError::invalid(
                 "county.scb_code",
                 format!(
-                    "{error}, e.g. `20` for Dalarna (got `{}`)",
-                    self.county.scb_code
+                    "{error}, e.g. `20` for Dalarna, or unset for the county file's (got `{code}`)"
+                ),
+            ));
+        }
+        // The same parse as the telemetry's (an empty filter means `info` there).
+        if !self.telemetry.log_filter.trim().is_empty()
+            && let Err(error) =
+                tracing_subscriber::EnvFilter::builder().parse(&self.telemetry.log_filter)
+        {
+            return Err(ConfigError::invalid(
+                "telemetry.log_filter",
+                format!(
+                    "`{}` is not a log filter ({error}): expected comma-separated directives \
+                     such as `info` or `info,hearth_bus=debug` (LEVEL, TARGET=LEVEL; levels \
+                     error, warn, info, debug, trace, off)",
+                    self.telemetry.log_filter
                 ),
             ));
         }

@@ -153,3 +153,92 @@ fn data_keys_never_print() {
     );
     assert!(printed.contains("id = \"k1\""), "{printed}");
 }
+
+/// Every key of the settings, as dotted paths (`telemetry.metrics_listen`); lists and tables of
+/// lists (`auth.trusted_keys`) are one key.
+fn setting_keys(
+    prefix: &str,
+    value: &serde_json::Value,
+    keys: &mut std::collections::BTreeSet<String>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (name, inner) in map {
+                let key = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                setting_keys(&key, inner, keys);
+            }
+        }
+        _ => {
+            keys.insert(prefix.to_owned());
+        }
+    }
+}
+
+#[test]
+fn the_readme_configuration_table_lists_every_setting_and_no_other() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has a Configuration section");
+    let mut documented = std::collections::BTreeSet::new();
+    for row in section.lines().filter(|line| line.starts_with("| `")) {
+        let first_cell = row.split('|').nth(1).unwrap_or_default();
+        // Every `code span` of the first cell is a key.
+        for key in first_cell.split('`').skip(1).step_by(2) {
+            documented.insert(key.to_owned());
+        }
+    }
+    let defaults = serde_json::to_value(hearth_config::Settings::default()).expect("serialises");
+    let mut keys = std::collections::BTreeSet::new();
+    setting_keys("", &defaults, &mut keys);
+    let missing: Vec<_> = keys.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&keys).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "README.md's configuration table: missing {missing:?}, not settings {stale:?}"
+    );
+}
+
+#[test]
+fn value_errors_name_the_key_the_file_and_what_is_allowed() {
+    let (file, sources) = file_sources("[telemetry]\nlog_format = \"xml\"");
+    let error = load(&sources).expect_err("not a log format").to_string();
+    assert_eq!(
+        error,
+        format!(
+            "configuration: telemetry.log_format = \"xml\" (from {}): expected one of auto, pretty, json",
+            file.path().display()
+        )
+    );
+    let error = load(&Sources::defaults_only().with_override("listen", "localhost"))
+        .expect_err("not an address")
+        .to_string();
+    assert!(
+        error.starts_with("configuration: listen = \"localhost\" (from the command line): expected an IP address and port"),
+        "{error}"
+    );
+    // A secret's value is never shown, even when it is wrong.
+    let error = load(&Sources::defaults_only().with_override("privacy.data_keys", "hunter2"))
+        .expect_err("not a list")
+        .to_string();
+    assert!(error.contains("privacy.data_keys"), "{error}");
+    assert!(!error.contains("hunter2"), "{error}");
+}
+
+#[test]
+fn the_county_code_and_name_are_left_to_the_county_file() {
+    let settings = load(&Sources::defaults_only().with_override("county.slug", "jonkoping"))
+        .expect("a slug alone loads");
+    assert_eq!(settings.county.scb_code, None);
+    assert_eq!(settings.county.name, None);
+    assert_eq!(
+        invalid_key(Sources::defaults_only().with_override("telemetry.log_filter", "info,[")),
+        "telemetry.log_filter"
+    );
+}

@@ -9,6 +9,10 @@ use std::collections::HashSet;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CountyFile {
+    /// The county's two-digit SCB code; unset: the one every member's code begins with.
+    scb_code: Option<String>,
+    /// The county's display name; unset: SCB's name of the code.
+    name: Option<String>,
     members: Vec<MemberEntry>,
     #[serde(default)]
     fee_levels: Vec<FeeLevelEntry>,
@@ -26,6 +30,10 @@ struct AssessmentEntry {
 
 /// What a county file holds, validated.
 pub(crate) struct Parsed {
+    /// The county the file describes: its `scb_code`, or its members'.
+    pub code: CountyCode,
+    /// Its `name`, if it sets one.
+    pub name: Option<String>,
     pub members: Vec<Member>,
     pub fee_levels: Vec<FeeLevel>,
     pub assessment: AssessmentSettings,
@@ -67,7 +75,13 @@ struct FeeLevelEntry {
     monthly_fee_ore: i64,
 }
 
-pub(crate) fn parse(county: CountyCode, file: &str, text: &str) -> Result<Parsed, CountyError> {
+/// Parses and validates a county file. `expected` is the county code the settings name, if
+/// they name one: a file of another county is refused naming both.
+pub(crate) fn parse(
+    expected: Option<CountyCode>,
+    file: &str,
+    text: &str,
+) -> Result<Parsed, CountyError> {
     let raw: CountyFile = toml::from_str(text).map_err(|error| CountyError::Syntax {
         file: file.to_owned(),
         message: error.to_string(),
@@ -82,6 +96,48 @@ pub(crate) fn parse(county: CountyCode, file: &str, text: &str) -> Result<Parsed
             "members".to_owned(),
             "must list at least one member municipality".to_owned(),
         ));
+    }
+    let name = match &raw.name {
+        None => None,
+        Some(name) => Some(
+            required_text(name)
+                .ok_or_else(|| invalid("name".to_owned(), "must not be empty".to_owned()))?,
+        ),
+    };
+    // The county the file describes: as it says, or as its first member's code says (the
+    // others are checked against it below).
+    let county = match &raw.scb_code {
+        Some(code) => CountyCode::parse(code)
+            .map_err(|error| invalid("scb_code".to_owned(), format!("{error} (got `{code}`)")))?,
+        None => MunicipalityCode::parse(&raw.members[0].code)
+            .map_err(|error| {
+                invalid(
+                    "members[0].code".to_owned(),
+                    format!("{error} (got `{}`)", raw.members[0].code),
+                )
+            })?
+            .county_code(),
+    };
+    if let Some(expected) = expected
+        && expected != county
+    {
+        let evidence = match &raw.scb_code {
+            Some(code) => format!("`scb_code` is {code}"),
+            None => format!(
+                "`members[0].code` {} is not in county {expected}",
+                raw.members[0].code
+            ),
+        };
+        let name = name
+            .clone()
+            .unwrap_or_else(|| crate::scb_name(county).to_owned());
+        return Err(CountyError::Contradiction {
+            file: file.to_owned(),
+            evidence,
+            key: "county.scb_code",
+            set: expected.to_string(),
+            in_file: format!("county {county} ({name})"),
+        });
     }
     let mut seen = HashSet::new();
     let mut members = Vec::with_capacity(raw.members.len());
@@ -182,6 +238,8 @@ pub(crate) fn parse(county: CountyCode, file: &str, text: &str) -> Result<Parsed
         Some(entry) => parse_assessment(entry).map_err(|(key, message)| invalid(key, message))?,
     };
     Ok(Parsed {
+        code: county,
+        name,
         members,
         fee_levels,
         assessment,

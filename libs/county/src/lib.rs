@@ -97,6 +97,52 @@ pub enum CountyError {
         "county `{slug}` has no built-in county file; set `county.file` (HEARTH__COUNTY__FILE) to the county's file"
     )]
     NoFile { slug: String },
+    /// A setting that says otherwise than the county file.
+    #[error(
+        "county file {file}: {evidence}: {key} is `{set}` but the file is {in_file}; unset {key} to take the file's, or fix the one that is wrong"
+    )]
+    Contradiction {
+        file: String,
+        /// What in the file says otherwise.
+        evidence: String,
+        key: &'static str,
+        set: String,
+        in_file: String,
+    },
+}
+
+/// SCB's name of each county (län), by code: the county's name where neither the settings nor
+/// the county file give one.
+const SCB_NAMES: [(u8, &str); 21] = [
+    (1, "Stockholm"),
+    (3, "Uppsala"),
+    (4, "Södermanland"),
+    (5, "Östergötland"),
+    (6, "Jönköping"),
+    (7, "Kronoberg"),
+    (8, "Kalmar"),
+    (9, "Gotland"),
+    (10, "Blekinge"),
+    (12, "Skåne"),
+    (13, "Halland"),
+    (14, "Västra Götaland"),
+    (17, "Värmland"),
+    (18, "Örebro"),
+    (19, "Västmanland"),
+    (20, "Dalarna"),
+    (21, "Gävleborg"),
+    (22, "Västernorrland"),
+    (23, "Jämtland"),
+    (24, "Västerbotten"),
+    (25, "Norrbotten"),
+];
+
+/// SCB's name of the county `code` (`Jönköping` for 06), or `""` for a code SCB does not use.
+pub fn scb_name(code: CountyCode) -> &'static str {
+    SCB_NAMES
+        .iter()
+        .find(|(number, _)| *number == code.number())
+        .map_or("", |(_, name)| name)
 }
 
 /// Why a requesting unit or municipality was refused for a date.
@@ -130,20 +176,33 @@ impl County {
         name: &str,
         path: Option<&Path>,
     ) -> Result<Self, CountyError> {
+        Self::resolve(slug, Some(code), Some(name), path)
+    }
+
+    /// [`County::load`] where the settings may leave the code and the name to the county file:
+    /// the code is the file's `scb_code`, or the one its members' codes begin with; the name
+    /// is the settings', the file's `name`, or SCB's name of the code. A code or name that the
+    /// settings do set must agree with the file's.
+    pub fn resolve(
+        slug: &CountySlug,
+        code: Option<CountyCode>,
+        name: Option<&str>,
+        path: Option<&Path>,
+    ) -> Result<Self, CountyError> {
         match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|error| CountyError::Read {
                     file: path.display().to_string(),
                     message: error.to_string(),
                 })?;
-                Self::parse(slug, code, name, &path.display().to_string(), &text)
+                Self::parse_with(slug, code, name, &path.display().to_string(), &text)
             }
             None => {
                 let text =
                     Self::built_in_text(slug.as_str()).ok_or_else(|| CountyError::NoFile {
                         slug: slug.as_str().to_owned(),
                     })?;
-                Self::parse(
+                Self::parse_with(
                     slug,
                     code,
                     name,
@@ -170,11 +229,39 @@ impl County {
         file: &str,
         text: &str,
     ) -> Result<Self, CountyError> {
+        Self::parse_with(slug, Some(code), Some(name), file, text)
+    }
+
+    /// [`County::parse`] with the code and the name optional, as in [`County::resolve`].
+    pub fn parse_with(
+        slug: &CountySlug,
+        code: Option<CountyCode>,
+        name: Option<&str>,
+        file: &str,
+        text: &str,
+    ) -> Result<Self, CountyError> {
         let parsed = file::parse(code, file, text)?;
+        let name = match (name, parsed.name) {
+            (Some(set), Some(in_file)) if set != in_file => {
+                return Err(CountyError::Contradiction {
+                    file: file.to_owned(),
+                    evidence: format!("`name` is `{in_file}`"),
+                    key: "county.name",
+                    set: set.to_owned(),
+                    in_file: format!("named `{in_file}`"),
+                });
+            }
+            (Some(set), _) => set.to_owned(),
+            (None, Some(in_file)) => in_file,
+            (None, None) => match scb_name(parsed.code) {
+                "" => slug.as_str().to_owned(),
+                known => known.to_owned(),
+            },
+        };
         Ok(Self {
             slug: slug.clone(),
-            code,
-            name: name.to_owned(),
+            code: parsed.code,
+            name,
             members: parsed.members,
             fee_levels: parsed.fee_levels,
             assessment: parsed.assessment,

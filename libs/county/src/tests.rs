@@ -272,3 +272,40 @@ proptest! {
         prop_assert_eq!(parse_decimal_degrees(&text, 180), Ok(micro));
     }
 }
+
+#[test]
+fn the_code_and_name_come_from_the_file_unless_the_settings_say_them() {
+    let slug = CountySlug::parse("jonkoping").unwrap();
+    let county = County::resolve(&slug, None, None, None).unwrap();
+    assert_eq!(county.code().to_string(), "06");
+    assert_eq!(county.name(), "Jönköping");
+
+    // Said, they must agree with the file: the error names both.
+    let error = County::resolve(&slug, Some(CountyCode::parse("20").unwrap()), None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("county.scb_code is `20`"), "{error}");
+    assert!(error.contains("county 06 (Jönköping)"), "{error}");
+    assert!(error.contains("built-in jonkoping.toml"), "{error}");
+
+    // A file may say its code and name; a setting that differs is refused.
+    let text = "scb_code = \"20\"\nname = \"Dalarnas län\"\n[[members]]\ncode = \"2080\"\nname = \"Falun\"";
+    let dalarna = CountySlug::parse("dalarna").unwrap();
+    let county = County::parse_with(&dalarna, None, None, "test.toml", text).unwrap();
+    assert_eq!(county.name(), "Dalarnas län");
+    let error = County::parse_with(&dalarna, None, Some("Dalarna"), "test.toml", text)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("county.name is `Dalarna`"), "{error}");
+    assert!(error.contains("`Dalarnas län`"), "{error}");
+    let error = County::parse_with(
+        &dalarna,
+        Some(CountyCode::parse("06").unwrap()),
+        None,
+        "test.toml",
+        text,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("`scb_code` is 20"), "{error}");
+}

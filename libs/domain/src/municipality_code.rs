@@ -29,9 +29,10 @@ pub enum MunicipalityCodeError {
     /// Not exactly four ASCII digits.
     #[error("municipality code must be exactly four digits, such as \"0680\" or \"2080\"")]
     NotFourDigits,
-    /// Four digits, but the first two are not a county code in use.
+    /// Four digits, but the first two are not a county code in use. (The cause is said in
+    /// the message, so it is not also a `source()`: a report would say it twice.)
     #[error("municipality code's first two digits must be a county code: {0}")]
-    County(#[source] CountyCodeError),
+    County(CountyCodeError),
 }
 
 impl MunicipalityCode {

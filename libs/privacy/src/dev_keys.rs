@@ -75,7 +75,7 @@ impl DevelopmentKeys {
         match Self::generate_into(dir) {
             Ok(keys) => Ok(keys),
             // Another process created it between our check and our write: use theirs.
-            Err(PrivacyError::Write { source, .. })
+            Err(PrivacyError::Write { error: source, .. })
                 if source.kind() == io::ErrorKind::AlreadyExists =>
             {
                 Self::load(dir)
@@ -91,7 +91,7 @@ impl DevelopmentKeys {
             Zeroizing::new(
                 fs::read_to_string(&path).map_err(|source| PrivacyError::Read {
                     path: path.clone(),
-                    source,
+                    error: source,
                 })?,
             );
         warn_if_readable_by_others(&path);
@@ -161,7 +161,7 @@ impl DevelopmentKeys {
 
         fs::create_dir_all(dir).map_err(|source| PrivacyError::Write {
             path: dir.to_path_buf(),
-            source,
+            error: source,
         })?;
         let path = dir.join(DEVELOPMENT_KEYS_FILE);
         write_private_file(&path, contents.as_bytes())?;
@@ -175,7 +175,7 @@ impl DevelopmentKeys {
 fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), PrivacyError> {
     hearth_keyfile::create_private(path, contents).map_err(|source| PrivacyError::Write {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 

@@ -107,20 +107,21 @@ pub enum PrivacyError {
         message: &'static str,
     },
     /// A development key file could not be read.
-    #[error("cannot read the development data keys {}: {source}", path.display())]
+    #[error("cannot read the development data keys {}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error: said in the message, so not also a `source()` (a report would say
+        /// it twice).
+        error: std::io::Error,
     },
     /// A development key file could not be written.
-    #[error("cannot write the development data keys {}: {source}", path.display())]
+    #[error("cannot write the development data keys {}: {error}", path.display())]
     Write {
         /// The file or directory.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error: said in the message, so not also a `source()`.
+        error: std::io::Error,
     },
     /// A development key file that is not what this crate writes.
     #[error("development data keys {} are not usable: {reason}", path.display())]

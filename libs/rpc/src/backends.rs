@@ -16,10 +16,11 @@ use std::time::Duration;
 pub enum BackendError {
     #[error("event bus: {0}")]
     Bus(String),
-    #[error("cannot create data directory {path}: {source}")]
+    /// The I/O error is said in the message, not also a `source()`: a report says it once.
+    #[error("cannot create data directory {path}: {error}")]
     DataDir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("auth key `{path}`: {message}")]
     Key { path: PathBuf, message: String },
@@ -74,7 +75,7 @@ pub async fn open_bus(settings: &Settings) -> Result<Arc<dyn EventBus>, BackendE
             std::fs::create_dir_all(&settings.data_dir).map_err(|source| {
                 BackendError::DataDir {
                     path: settings.data_dir.clone(),
-                    source,
+                    error: source,
                 }
             })?;
             let config = InProcessConfig::file(county, settings.data_dir.join("bus.sqlite3"))
@@ -175,7 +176,8 @@ pub fn open_keyring(settings: &Settings) -> Result<Keyring, BackendError> {
     ))
 }
 
-/// The county's shape, from `county.file` or the slug's built-in file.
+/// The county's shape, from `county.file` or the slug's built-in file. The code and name are
+/// the file's unless the settings say them (then they must agree with it).
 pub fn open_county(settings: &Settings) -> Result<County, BackendError> {
     // `Settings::validate` has checked the slug and the code already.
     let slug = CountySlug::parse(&settings.county.slug).map_err(|error| {
@@ -183,17 +185,21 @@ pub fn open_county(settings: &Settings) -> Result<County, BackendError> {
             slug: format!("{} ({error})", settings.county.slug),
         }
     })?;
-    let code = CountyCode::parse(&settings.county.scb_code).map_err(|error| {
-        hearth_county::CountyError::Invalid {
+    let code = settings
+        .county
+        .scb_code
+        .as_deref()
+        .map(CountyCode::parse)
+        .transpose()
+        .map_err(|error| hearth_county::CountyError::Invalid {
             file: "settings".to_owned(),
             key: "county.scb_code".to_owned(),
             message: error.to_string(),
-        }
-    })?;
-    Ok(County::load(
+        })?;
+    Ok(County::resolve(
         &slug,
         code,
-        &settings.county.name,
+        settings.county.name.as_deref(),
         settings.county.file.as_deref(),
     )?)
 }

@@ -19,10 +19,16 @@ pub(crate) async fn serve(
 ) -> Result<(SocketAddr, JoinHandle<()>), StartError> {
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|source| StartError::MetricsListen { addr, source })?;
+        .map_err(|source| StartError::MetricsListen {
+            addr,
+            error: source,
+        })?;
     let local_addr = listener
         .local_addr()
-        .map_err(|source| StartError::MetricsListen { addr, source })?;
+        .map_err(|source| StartError::MetricsListen {
+            addr,
+            error: source,
+        })?;
     let router = Router::new().route(
         "/metrics",
         get(|| async {

@@ -26,7 +26,8 @@ use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-/// Why an instance could not start. Each names the service or setting at fault.
+/// Why an instance could not start. Each names the service or setting at fault. An I/O error
+/// is said in the message and not also a `source()`, so that a report (`{:#}`) says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -35,15 +36,15 @@ pub enum StartError {
     Store(#[from] hearth_store::StoreError),
     #[error("server reflection: {0}")]
     Reflection(String),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Listen {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("telemetry.metrics_listen: cannot listen on {addr}: {source}")]
+    #[error("telemetry.metrics_listen: cannot listen on {addr}: {error}")]
     MetricsListen {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -176,7 +177,7 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
         .await
         .map_err(|source| StartError::Listen {
             addr: settings.listen,
-            source,
+            error: source,
         })
 }
 
@@ -199,7 +200,7 @@ pub async fn start_with_clock(
 ) -> Result<Instance, StartError> {
     let local_addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: settings.listen,
-        source,
+        error: source,
     })?;
     let Backends {
         county,

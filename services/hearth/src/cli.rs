@@ -1,11 +1,14 @@
 //! The `hearth` command line.
 
+use crate::data_dir::{self, Running, ServeLock};
 use crate::operations;
+use crate::output::{note, out, outln};
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 use hearth_auth::{DevelopmentKey, MintRequest, Role};
-use hearth_config::{Settings, Sources};
+use hearth_config::{Origin, Settings, Sources};
 use hearth_domain::{CountySlug, MunicipalityCode};
 use hearth_rpc::{backends, runtime};
 use std::net::SocketAddr;
@@ -40,15 +43,30 @@ struct Cli {
 enum Command {
     /// Run all six services in one process (embedded SQLite and event bus by default).
     Serve {
-        /// Address to listen on [default: 127.0.0.1:50051, or `listen` in the settings].
+        /// gRPC address to listen on [default: 127.0.0.1:50051, or `listen` in the settings].
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
+        /// Prometheus scrape address [default: 127.0.0.1:9464, or `telemetry.metrics_listen`;
+        /// when the default port is taken, a free one, printed at start].
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
     },
-    /// Mint a development token signed with the development key in the data directory.
+    /// Mint a development token signed with the development key in the data directory that
+    /// `hearth serve` created. The token goes to stdout (`TOKEN=$(hearth token …)`), the key
+    /// id (`kid`) to stderr.
     Token {
         /// unit_staff, municipality_staff, finance, public_intake or admin (repeat for several).
-        #[arg(long = "role", required = true, value_name = "ROLE")]
+        #[arg(
+            long = "role",
+            required_unless_present = "print_public_key",
+            value_name = "ROLE"
+        )]
         roles: Vec<Role>,
+        /// Print the development key's public key (PEM) instead of a token, and its `kid` and
+        /// the `auth.trusted_keys` entry that trusts it on stderr: for a server that does not
+        /// trust the development key itself (see docs/operations.md).
+        #[arg(long, conflicts_with_all = ["roles", "municipality", "minutes"])]
+        print_public_key: bool,
         /// Four-digit municipality code; required for municipality_staff (e.g. 2080 for Falun).
         #[arg(long, value_name = "CODE")]
         municipality: Option<String>,
@@ -87,7 +105,8 @@ enum Command {
     },
     /// Watch a running Hearth live from its Prometheus scrape endpoint(s): registrations per
     /// minute, gRPC calls, errors and p99 per service, outbox backlog, consumer lag and dead
-    /// letters. Redraws every interval until Ctrl-C.
+    /// letters. Without --url, the `hearth serve` of the data directory (or
+    /// `telemetry.metrics_listen`). Redraws every interval until Ctrl-C.
     Top(crate::top::TopArgs),
 }
 
@@ -182,54 +201,104 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         })
 }
 
-/// Run the command line; the exit code is 2 for bad settings or arguments, 1 for failures.
+/// Run the command line; the exit code is 2 for bad settings or arguments, 1 for failures, and
+/// 0 when stdout was closed by its reader (`hearth dlq list | head -1`).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut sources = Sources::standard(cli.config.clone());
     if let Some(dir) = &cli.data_dir {
         sources = sources.with_override("data_dir", dir.display().to_string());
     }
-    if let Command::Serve { listen: Some(addr) } = &cli.command {
-        sources = sources.with_override("listen", addr.to_string());
-    }
-    if matches!(cli.command, Command::Serve { .. }) {
+    if let Command::Serve {
+        listen,
+        metrics_listen,
+    } = &cli.command
+    {
+        if let Some(addr) = listen {
+            sources = sources.with_override("listen", addr.to_string());
+        }
+        if let Some(addr) = metrics_listen {
+            sources = sources.with_override("telemetry.metrics_listen", addr.to_string());
+        }
         // `hearth serve` is the development mode: it generates and trusts development keys
         // (the token signing key and the data keys) in its data directory.
         sources = sources
             .with_override("auth.allow_development_key", "true")
             .with_override("privacy.allow_development_keys", "true");
     }
+    let origins = Origins {
+        data_dir: hearth_config::origin_of(&sources, "data_dir"),
+        listen: hearth_config::origin_of(&sources, "listen"),
+        metrics_listen: hearth_config::origin_of(&sources, "telemetry.metrics_listen"),
+    };
     hearth_rpc::entry::run(&sources, |settings| async move {
-        let outcome: anyhow::Result<()> = match cli.command {
-            Command::Serve { .. } => serve(settings).await,
-            Command::Token {
-                roles,
-                municipality,
-                subject,
-                minutes,
-            } => token(&settings, roles, municipality, subject, minutes),
-            Command::Migrate => migrate(&settings).await,
-            Command::Config => {
-                // The county file is part of the settings: a broken one fails here, not at start.
-                hearth_rpc::backends::open_county(&settings)
-                    .map(|_| print!("{}", settings.to_masked_toml()))
-                    .map_err(anyhow::Error::from)
-            }
-            Command::Dlq {
-                command: DlqCommand::List { service },
-            } => operations::dlq_list(&settings, service.as_deref()).await,
-            Command::Dlq {
-                command: DlqCommand::Redrive { service, event_ids },
-            } => operations::dlq_redrive(&settings, &service, &event_ids).await,
-            Command::Replay { service, since } => {
-                operations::replay(&settings, &service, since).await
-            }
-            Command::Allocation { command } => allocation(command).await,
-            Command::Top(args) => crate::top::run(args).await,
-        };
-        // `{:#}`: the whole chain of causes, on one line.
-        outcome.map_err(|error| format!("{error:#}"))
+        let outcome = run(cli.command, settings, &origins).await;
+        match outcome {
+            // The reader went away: the normal end of output cut short, for every command.
+            Err(error) if crate::output::is_closed(&error) => Ok(()),
+            // `{:#}`: the whole chain of causes, on one line.
+            outcome => outcome.map_err(|error| format!("{error:#}")),
+        }
     })
+}
+
+/// Where the settings that commands treat specially came from.
+struct Origins {
+    data_dir: Origin,
+    listen: Origin,
+    metrics_listen: Origin,
+}
+
+async fn run(command: Command, settings: Settings, origins: &Origins) -> anyhow::Result<()> {
+    // Commands that read an embedded data directory refuse a missing one rather than create a
+    // new one beside the one `hearth serve` uses.
+    let embedded = settings.bus.is_embedded() || settings.database.is_embedded();
+    match &command {
+        Command::Token { .. } => data_dir::require_existing(&settings, &origins.data_dir)?,
+        Command::Dlq { .. } if settings.bus.is_embedded() => {
+            data_dir::require_existing(&settings, &origins.data_dir)?
+        }
+        Command::Replay { .. } if embedded => {
+            data_dir::require_existing(&settings, &origins.data_dir)?
+        }
+        _ => {}
+    }
+    match command {
+        Command::Serve { .. } => serve(settings, &origins.listen, &origins.metrics_listen).await,
+        Command::Token {
+            roles,
+            print_public_key,
+            municipality,
+            subject,
+            minutes,
+        } => {
+            if print_public_key {
+                public_key(&settings)
+            } else {
+                token(&settings, roles, municipality, subject, minutes)
+            }
+        }
+        Command::Migrate => migrate(&settings).await,
+        Command::Config => config(settings),
+        Command::Dlq {
+            command: DlqCommand::List { service },
+        } => operations::dlq_list(&settings, service.as_deref()).await,
+        Command::Dlq {
+            command: DlqCommand::Redrive { service, event_ids },
+        } => operations::dlq_redrive(&settings, &service, &event_ids).await,
+        Command::Replay { service, since } => operations::replay(&settings, &service, since).await,
+        Command::Allocation { command } => allocation(command).await,
+        Command::Top(args) => crate::top::run(args, &settings).await,
+    }
+}
+
+/// `hearth config`: the effective settings, with the county's code and name as its county file
+/// says them (the file is part of the settings: a broken one fails here, not at start).
+fn config(mut settings: Settings) -> anyhow::Result<()> {
+    let county = hearth_rpc::backends::open_county(&settings)?;
+    settings.county.scb_code = Some(county.code().to_string());
+    settings.county.name = Some(county.name().to_owned());
+    out!("{}", settings.to_masked_toml())
 }
 
 /// `hearth allocation …`: the allocation crate does the work; this only maps the arguments.
@@ -254,9 +323,9 @@ async fn allocation(command: AllocationCommand) -> anyhow::Result<()> {
                 rounding: rounding.parse::<Rounding>().map_err(|e| parse(&e))?,
                 out,
             })?;
-            print!("{}", output.table);
+            out!("{}", output.table)?;
             for file in &output.files {
-                println!("wrote {}", file.display());
+                outln!("wrote {}", file.display())?;
             }
             Ok(())
         }
@@ -290,8 +359,7 @@ async fn allocation(command: AllocationCommand) -> anyhow::Result<()> {
                     today,
                 })
                 .await?;
-            print!("{summary}");
-            Ok(())
+            out!("{summary}")
         }
     }
 }
@@ -330,35 +398,112 @@ fn token(
     minutes: Option<u32>,
 ) -> anyhow::Result<()> {
     let key = DevelopmentKey::load_or_generate(&backends::development_key_dir(settings))?;
-    println!(
-        "{}",
-        mint(settings, &key, roles, municipality, subject, minutes)?
+    let token = mint(settings, &key, roles, municipality, subject, minutes)?;
+    // stdout is the bare token (`TOKEN=$(hearth token …)`); which key signed it, on stderr.
+    note!(
+        "signed with kid {} ({})",
+        key.kid(),
+        data_dir::shown(&backends::development_key_dir(settings)).display()
     );
-    Ok(())
+    outln!("{token}")
+}
+
+/// `hearth token --print-public-key`: the development key's public key on stdout, and how to
+/// trust it on stderr.
+fn public_key(settings: &Settings) -> anyhow::Result<()> {
+    let dir = backends::development_key_dir(settings);
+    let key = DevelopmentKey::load_or_generate(&dir)?;
+    let file = data_dir::shown(&dir.join(hearth_auth::PUBLIC_KEY_FILE));
+    note!("kid {} (public key file {})", key.kid(), file.display());
+    note!(
+        "to trust it: auth.trusted_keys = [{{ kid = {:?}, public_key_file = {:?} }}]",
+        key.kid(),
+        file.display().to_string()
+    );
+    out!("{}", key.public_key_pem())
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let _telemetry = hearth_rpc::init_telemetry(settings, "hearth")?;
     for (service, applied) in runtime::migrate_all(settings, &crate::all_services()).await? {
-        println!("{service}: {applied} migration(s) applied");
+        outln!("{service}: {applied} migration(s) applied")?;
     }
     Ok(())
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// The metrics address `hearth serve` uses: the configured one, or — when it is the default and
+/// its port is taken (another program, or another `hearth serve` on another data directory) —
+/// a free port on the same interface, with a note saying so. A taken address that was asked
+/// for is an error naming the flag and the setting.
+fn metrics_address(settings: &mut Settings, origin: &Origin) -> anyhow::Result<()> {
+    let Some(addr) = settings.telemetry.metrics_listen else {
+        return Ok(());
+    };
+    let taken = match std::net::TcpListener::bind(addr) {
+        Ok(_probe) => return Ok(()),
+        Err(error) => error,
+    };
+    if origin.is_explicit() || taken.kind() != std::io::ErrorKind::AddrInUse {
+        anyhow::bail!(
+            "cannot serve metrics on {addr} (telemetry.metrics_listen from {origin}): {taken}; \
+             choose another address with --metrics-listen ADDR or \
+             HEARTH__TELEMETRY__METRICS_LISTEN (port 0 picks a free one)"
+        );
+    }
+    settings.telemetry.metrics_listen = Some(SocketAddr::new(addr.ip(), 0));
+    Ok(())
+}
+
+async fn serve(
+    mut settings: Settings,
+    listen_origin: &Origin,
+    metrics_origin: &Origin,
+) -> anyhow::Result<()> {
+    // First: a second `hearth serve` on the same directory stops here, naming the first.
+    let mut lock = ServeLock::acquire(&settings.data_dir)?;
+    let default_metrics = settings.telemetry.metrics_listen;
+    metrics_address(&mut settings, metrics_origin)?;
     let telemetry = hearth_rpc::init_telemetry(&settings, "hearth")?;
-    let listener = runtime::bind(&settings).await?;
+    let listener = runtime::bind(&settings)
+        .await
+        .map_err(|error| match error {
+            runtime::StartError::Listen { addr, error } => anyhow::anyhow!(
+                "cannot listen on {addr} (`listen` from {listen_origin}): {error}; choose another \
+             address with --listen ADDR or HEARTH__LISTEN (port 0 picks a free one)"
+            ),
+            other => other.into(),
+        })?;
     let instance = runtime::start(&settings, crate::all_services(), listener).await?;
+    // Where this instance listens, for `hearth top` and for a second `hearth serve`.
+    lock.record(&Running {
+        pid: Some(std::process::id()),
+        listen: Some(instance.local_addr()),
+        metrics: instance.metrics_addr(),
+    })
+    .context("cannot write the data directory's lock file")?;
     let key = DevelopmentKey::load_or_generate(&backends::development_key_dir(&settings))?;
-    print_welcome(&settings, &instance, &key)?;
+    // Listen for Ctrl-C before saying "Press Ctrl-C": one polled once has its handlers in place.
+    let mut signal = Box::pin(runtime::shutdown_signal());
     let stop = instance.shutdown_token();
-    tokio::spawn(async move {
-        runtime::shutdown_signal().await;
+    if futures::poll!(&mut signal).is_pending() {
+        tokio::spawn(async move {
+            signal.await;
+            stop.cancel();
+        });
+    } else {
         stop.cancel();
-    });
+    }
+    let moved = default_metrics.filter(|_| settings.telemetry.metrics_listen != default_metrics);
+    // A reader that stops reading (`hearth serve | head -3`) does not stop the server.
+    let welcome = print_welcome(&settings, &instance, &key, moved);
+    match welcome {
+        Err(error) if crate::output::is_closed(&error) => {}
+        other => other?,
+    }
     instance.wait().await?;
     telemetry.shutdown();
-    println!("Hearth stopped cleanly.");
+    outln!("Hearth stopped cleanly.").ok();
+    drop(lock);
     Ok(())
 }
 
@@ -366,10 +511,10 @@ fn print_welcome(
     settings: &Settings,
     instance: &runtime::Instance,
     key: &DevelopmentKey,
+    moved_metrics_from: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
     let addr = instance.local_addr();
-    let data_dir = std::path::absolute(instance.data_dir())
-        .unwrap_or_else(|_| instance.data_dir().to_path_buf());
+    let data_dir = data_dir::shown(instance.data_dir());
     let unit_staff = mint(
         settings,
         key,
@@ -400,52 +545,65 @@ fn print_welcome(
         ),
         Some(url) => format!("NATS JetStream {}", hearth_config::mask_url_password(url)),
     };
-    println!(
-        "Hearth is serving county `{}` on {addr}",
-        settings.county.slug
-    );
-    println!("  services:  {}", instance.grpc_service_names().join(", "));
-    println!("  health:    grpc.health.v1.Health (each service by its full name, \"\" for all)");
-    if let Some(metrics) = instance.metrics_addr() {
-        println!(
-            "  metrics:   http://{metrics}/metrics (Prometheus; `hearth top --url http://{metrics}/metrics` shows them live)"
-        );
-    }
-    println!("  data:      {}", data_dir.display());
-    println!("  database:  {storage}");
-    println!("  events:    {bus}");
-    println!(
-        "  keys:      {} (development token signing key and data keys: back them up, or lose the data)",
-        std::path::absolute(backends::development_key_dir(settings))
-            .unwrap_or_else(|_| backends::development_key_dir(settings))
-            .display()
-    );
-    println!();
-    println!(
-        "Development tokens (valid {} minutes; `hearth token --help` mints others):",
-        settings.auth.development_token_minutes
-    );
-    println!("  unit_staff: {unit_staff}");
-    println!("  admin:      {admin}");
-    println!();
-    println!("Try (any gRPC client with reflection works; here buf's, from npm):");
-    println!(
-        "  npx @bufbuild/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://{addr}"
-    );
-    println!(
-        "  npx @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -d '{{\"service\":\"hearth.intake.v1.IntakeService\"}}' http://{addr}/grpc.health.v1.Health/Check"
-    );
     // The exact command, so that it finds the same development key from any directory.
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hearth"));
-    println!(
+    let mut text = String::new();
+    let mut line = |line: String| {
+        text.push_str(&line);
+        text.push('\n');
+    };
+    line(format!(
+        "Hearth is serving county `{}` on {addr}",
+        settings.county.slug
+    ));
+    line(format!(
+        "  services:  {}",
+        instance.grpc_service_names().join(", ")
+    ));
+    line("  health:    grpc.health.v1.Health (each service by its full name, \"\" for all)".into());
+    if let Some(metrics) = instance.metrics_addr() {
+        line(format!(
+            "  metrics:   http://{metrics}/metrics (Prometheus; `hearth top` shows them live)"
+        ));
+        if let Some(taken) = moved_metrics_from {
+            line(format!(
+                "             ({taken} is taken, so a free port instead; --metrics-listen ADDR \
+                 or telemetry.metrics_listen chooses one)"
+            ));
+        }
+    }
+    line(format!("  data:      {}", data_dir.display()));
+    line(format!("  database:  {storage}"));
+    line(format!("  events:    {bus}"));
+    line(format!(
+        "  keys:      {} (development token signing key, kid {}, and data keys: back them up, or lose the data)",
+        data_dir::shown(&backends::development_key_dir(settings)).display(),
+        key.kid()
+    ));
+    line(String::new());
+    line(format!(
+        "Development tokens (valid {} minutes; `hearth token --help` mints others):",
+        settings.auth.development_token_minutes
+    ));
+    line(format!("  unit_staff: {unit_staff}"));
+    line(format!("  admin:      {admin}"));
+    line(String::new());
+    line("Try (any gRPC client with reflection works; here buf's, from npm):".into());
+    line(format!(
+        "  npx @bufbuild/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://{addr}"
+    ));
+    line(format!(
+        "  npx @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -d '{{\"service\":\"hearth.intake.v1.IntakeService\"}}' http://{addr}/grpc.health.v1.Health/Check"
+    ));
+    line(format!(
         "  TOKEN=$({} --data-dir {} token --role unit_staff)",
         exe.display(),
         data_dir.display()
-    );
-    println!(
+    ));
+    line(format!(
         "  npx @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H \"authorization: Bearer $TOKEN\" -d '{{}}' http://{addr}/hearth.intake.v1.IntakeService/ListPlacementRequests"
-    );
-    println!();
-    println!("Press Ctrl-C to stop.");
-    Ok(())
+    ));
+    line(String::new());
+    line("Press Ctrl-C to stop.".into());
+    out!("{text}")
 }

@@ -2,8 +2,13 @@
 //! them. [`all_services`] is the one list of services, used by `hearth serve`, `hearth migrate`,
 //! the operators' commands (`hearth dlq`, `hearth replay`) and the end-to-end tests.
 
+// Every command writes stdout through `output`, which ends quietly on a closed pipe.
+#![deny(clippy::print_stdout)]
+
 pub mod cli;
+pub mod data_dir;
 pub mod operations;
+mod output;
 pub mod top;
 
 use hearth_rpc::HostedService;

@@ -19,6 +19,8 @@ use hearth_bus::{
 use hearth_config::Settings;
 use hearth_rpc::backends;
 
+use crate::output::{out, outln};
+
 /// How long a command waits for the bus to answer before giving up (NATS connects in the
 /// background).
 const BUS_PATIENCE: Duration = Duration::from_secs(10);
@@ -45,16 +47,16 @@ pub async fn dlq_list(settings: &Settings, service: Option<&str>) -> anyhow::Res
     let county = &settings.county.slug;
     let scope = service.map_or_else(String::new, |service| format!(" for service {service}"));
     if letters.is_empty() {
-        println!("no dead letters{scope} in county {county}");
+        outln!("no dead letters{scope} in county {county}")?;
         return Ok(());
     }
-    print!("{}", dead_letter_table(&letters));
-    println!();
-    println!(
+    out!("{}", dead_letter_table(&letters))?;
+    outln!()?;
+    outln!(
         "{} dead letter(s){scope} in county {county}. Once the cause is fixed, \
          `hearth dlq redrive --service SERVICE [--event-id ID]` sends them back.",
         letters.len()
-    );
+    )?;
     Ok(())
 }
 
@@ -70,7 +72,7 @@ pub async fn dlq_redrive(
     // Every named event must have a dead letter before anything is sent.
     let letters = select_dead_letters(bus.as_ref(), service, event_ids).await?;
     if letters.is_empty() {
-        println!("no dead letters for service {service} in county {county}: nothing to send back");
+        outln!("no dead letters for service {service} in county {county}: nothing to send back")?;
         return Ok(());
     }
     let mut sent = 0usize;
@@ -89,27 +91,30 @@ pub async fn dlq_redrive(
                     letter.letter.consumer
                 )
             })?;
-        println!(
+        outln!(
             "sent back {} {} to {} on {}",
-            redriven.event_type, redriven.event_id, redriven.consumer, redriven.subject
-        );
+            redriven.event_type,
+            redriven.event_id,
+            redriven.consumer,
+            redriven.subject
+        )?;
         sent += 1;
     }
-    println!(
+    outln!(
         "{sent} dead letter(s) of service {service} sent back and removed; every consumer of \
          an event receives it again, and those that had applied it skip it (inbox)."
-    );
+    )?;
     if without_event > 0 {
-        println!(
+        outln!(
             "{without_event} dead letter(s) of service {service} hold no event (the message was \
              not a valid event) and stay: see `hearth dlq list --service {service}`."
-        );
+        )?;
     }
     if settings.bus.is_embedded() && sent > 0 {
-        println!(
+        outln!(
             "On the embedded bus a running `hearth serve` receives them within a second; \
              otherwise at its next start."
-        );
+        )?;
     }
     Ok(())
 }
@@ -142,17 +147,17 @@ pub async fn replay(
     );
     let since_text = since.to_rfc3339_opts(SecondsFormat::Secs, true);
     if since < Utc::now() - chrono::Duration::days(i64::from(retention_days)) {
-        println!(
+        outln!(
             "note: rows sent more than {retention_days} day(s) ago are deleted \
              (outbox.retention_days); only younger ones can be replayed"
-        );
+        )?;
     }
     let marked = relay.replay(since).await?;
     if marked == 0 {
-        println!("no outbox rows of service {service} sent since {since_text}: nothing to replay");
+        outln!("no outbox rows of service {service} sent since {since_text}: nothing to replay")?;
         return Ok(());
     }
-    println!("{marked} event(s) of service {service} sent since {since_text} marked for replay");
+    outln!("{marked} event(s) of service {service} sent since {since_text} marked for replay")?;
     let timeout = Duration::from_secs(settings.shutdown_grace_seconds.max(10));
     let pass = publish_all(&relay, timeout).await.with_context(|| {
         format!(
@@ -169,16 +174,16 @@ pub async fn replay(
     } else {
         String::new()
     };
-    println!(
+    outln!(
         "{} published by this command{within_window}; consumers' inboxes skip what they \
          already applied",
         pass.published
-    );
+    )?;
     if pass.published < marked {
-        println!(
+        outln!(
             "the other {} were sent by a relay running at the same time",
             marked - pass.published
-        );
+        )?;
     }
     db.close().await.ok();
     Ok(())

@@ -13,14 +13,13 @@ pub mod report;
 pub mod scrape;
 
 use anyhow::bail;
+use hearth_config::Settings;
 use report::{Report, Scrape, Snapshot};
 use scrape::Target;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
-
-/// Where `hearth serve` exports its metrics unless told otherwise.
-pub const DEFAULT_URL: &str = "http://127.0.0.1:9464/metrics";
 
 /// Clear the screen and move to its top-left corner.
 const CLEAR_SCREEN: &str = "\x1b[2J\x1b[H";
@@ -29,8 +28,9 @@ const CLEAR_SCREEN: &str = "\x1b[2J\x1b[H";
 #[derive(Debug, Clone, clap::Args)]
 pub struct TopArgs {
     /// A Prometheus scrape endpoint of Hearth; repeat for several pods or processes (their
-    /// counters and gauges are added up).
-    #[arg(long = "url", value_name = "URL", default_value = DEFAULT_URL, value_parser = Target::parse)]
+    /// counters and gauges are added up) [default: the `hearth serve` running on the data
+    /// directory, else `telemetry.metrics_listen`].
+    #[arg(long = "url", value_name = "URL", value_parser = Target::parse)]
     pub urls: Vec<Target>,
     /// Time between scrapes; rates are taken over it (e.g. 5s, 500ms, 1m).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_interval)]
@@ -68,10 +68,44 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// The local instance's scrape endpoint, found from the same settings as `hearth serve`'s: the
+/// address a `hearth serve` running on the data directory wrote into its lock file (it may
+/// have moved off a taken default port), else `telemetry.metrics_listen`.
+pub fn local_target(settings: &Settings) -> anyhow::Result<Target> {
+    let running = crate::data_dir::running(&settings.data_dir).and_then(|running| running.metrics);
+    let Some(addr) = running.or(settings.telemetry.metrics_listen) else {
+        bail!(
+            "no metrics endpoint to watch: no `hearth serve` runs on the data directory {} and \
+             telemetry.metrics_listen is unset; pass --url URL",
+            crate::data_dir::shown(&settings.data_dir).display()
+        );
+    };
+    Target::parse(&format!("http://{}/metrics", reachable(addr))).map_err(anyhow::Error::msg)
+}
+
+/// A listen address as a client reaches it: `0.0.0.0` listens on every interface, including
+/// the loopback one.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
+
 /// Run `hearth top` until Ctrl-C (or, with `--once`, for one report).
-pub async fn run(args: TopArgs) -> anyhow::Result<()> {
+pub async fn run(args: TopArgs, settings: &Settings) -> anyhow::Result<()> {
+    let urls = if args.urls.is_empty() {
+        vec![local_target(settings)?]
+    } else {
+        args.urls
+    };
     let mut targets: Vec<Target> = Vec::new();
-    for target in args.urls {
+    for target in urls {
         if !targets.contains(&target) {
             targets.push(target);
         }
@@ -94,12 +128,8 @@ async fn once(targets: &[Target], interval: Duration) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let later = snapshot(targets).await;
     let report = Report::compute(Some(&earlier), &later, seconds);
-    // A reader that went away (`hearth top --once | head`) is not a failure.
-    if let Err(error) = emit("", &report)
-        && error.kind() != io::ErrorKind::BrokenPipe
-    {
-        return Err(error.into());
-    }
+    // A reader that went away (`hearth top --once | head`) ends it quietly (crate::output).
+    emit("", &report)?;
     if report.answered() == 0 {
         bail!(
             "no metrics endpoint answered ({})",
@@ -138,11 +168,8 @@ async fn watch(targets: &[Target], interval: Duration, terminal: bool) -> anyhow
         } else {
             ""
         };
-        match emit(before, &report) {
-            Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-            Err(error) => return Err(error.into()),
-        }
+        // Until the reader goes away: a closed stdout ends it quietly (crate::output).
+        emit(before, &report)?;
         previous = Some((taken_at, snapshot));
     }
 }
@@ -163,10 +190,8 @@ async fn snapshot(targets: &[Target]) -> Snapshot {
 }
 
 /// Write `before` and one report to stdout in one go.
-fn emit(before: &str, report: &Report) -> io::Result<()> {
+fn emit(before: &str, report: &Report) -> anyhow::Result<()> {
     let mut text = before.as_bytes().to_vec();
     render::render(&mut text, report)?;
-    let mut stdout = io::stdout().lock();
-    stdout.write_all(&text)?;
-    stdout.flush()
+    crate::output::write(&text)
 }

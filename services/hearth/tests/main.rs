@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod allocation;
+mod first_hour;
 mod monitoring;
 mod operations;
 mod personal_data;
@@ -347,6 +348,8 @@ async fn a_bad_setting_is_named_and_nothing_starts() {
 #[tokio::test]
 async fn municipality_staff_tokens_need_a_municipality() {
     let dir = tempfile::tempdir().unwrap();
+    // `hearth token` reads the data directory of a `hearth serve`; an empty one will do.
+    std::fs::create_dir(dir.path().join("hearth-data")).unwrap();
     let output = hearth(dir.path())
         .args(["token", "--role", "municipality_staff"])
         .output()

@@ -65,23 +65,36 @@ impl fmt::Display for Target {
     }
 }
 
-/// Why a scrape brought nothing back.
+/// Why a scrape brought nothing back. Each cause is said in the message and is not also a
+/// `source()`, so that a report says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum ScrapeError {
     #[error("no answer within {} s", TIMEOUT.as_secs())]
     TimedOut,
     #[error("cannot connect: {0}")]
-    Connect(#[source] std::io::Error),
+    Connect(std::io::Error),
     #[error("HTTP: {0}")]
-    Http(#[from] hyper::Error),
+    Http(hyper::Error),
     #[error("cannot build the request: {0}")]
-    Request(#[from] http::Error),
+    Request(http::Error),
     #[error("HTTP status {0} (is this a Prometheus scrape endpoint?)")]
     Status(StatusCode),
     #[error("cannot read the body: {0}")]
     Body(String),
     #[error("the body is not UTF-8 text")]
     NotText,
+}
+
+impl From<hyper::Error> for ScrapeError {
+    fn from(error: hyper::Error) -> Self {
+        Self::Http(error)
+    }
+}
+
+impl From<http::Error> for ScrapeError {
+    fn from(error: http::Error) -> Self {
+        Self::Request(error)
+    }
 }
 
 /// GET the scrape text from `target`, within [`TIMEOUT`].

@@ -41,6 +41,8 @@ async fn run(dir: &Path, config: &Path, args: &[&str]) -> Output {
 #[tokio::test]
 async fn dlq_list_on_an_empty_county_says_so() {
     let dir = tempfile::tempdir().unwrap();
+    // `hearth dlq` reads the data directory of a `hearth serve`; an empty one will do.
+    std::fs::create_dir(dir.path().join("hearth-data")).unwrap();
     let output = hearth(dir.path())
         .args(["dlq", "list"])
         .output()
