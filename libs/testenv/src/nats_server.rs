@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::TestEnvError;
+use crate::backends::NATS_SERVER_VAR;
+use crate::{TestBackends, TestEnvError};
 
 /// Where Debian puts the binary when it is not on `PATH`.
 const FALLBACK_BINARY: &str = "/usr/sbin/nats-server";
@@ -28,8 +29,21 @@ pub struct NatsServer {
 
 impl NatsServer {
     /// Starts a server on a free port and waits until it accepts connections.
+    ///
+    /// The binary is `HEARTH_TEST_NATS_SERVER`, else `nats-server` on `PATH`, else
+    /// `/usr/sbin/nats-server`; a test that may run where it is missing asks
+    /// [`crate::nats_server_binary`] first, to skip visibly. The calling test must be named for
+    /// NATS (see [`crate::is_named_for_a_backend`]).
     pub async fn start() -> Result<Self, TestEnvError> {
-        let binary = find_binary()?;
+        let backends = TestBackends::from_env();
+        backends
+            .check_test_name("a private nats-server")
+            .map_err(TestEnvError::Invalid)?;
+        let binary = backends.nats_server_path().ok_or_else(|| {
+            TestEnvError::NatsServer(format!(
+                "nats-server is not at {NATS_SERVER_VAR}, on PATH nor at {FALLBACK_BINARY}"
+            ))
+        })?;
         let directory = tempfile::Builder::new().prefix("hearth-nats-").tempdir()?;
         let port = free_port()?;
         let mut server = Self {
@@ -155,7 +169,13 @@ impl Drop for NatsServer {
     }
 }
 
-fn find_binary() -> Result<PathBuf, TestEnvError> {
+/// The `nats-server` binary: `explicit` (the value of `HEARTH_TEST_NATS_SERVER`) when given,
+/// else the first on `PATH`, else the Debian location. `None` when that file does not exist.
+pub(crate) fn locate_binary(explicit: Option<String>) -> Option<PathBuf> {
+    if let Some(explicit) = explicit {
+        let explicit = PathBuf::from(explicit);
+        return is_executable(&explicit).then_some(explicit);
+    }
     #[allow(clippy::disallowed_methods)]
     // this crate is the one place that reads the test environment
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -165,11 +185,6 @@ fn find_binary() -> Result<PathBuf, TestEnvError> {
         .or_else(|| {
             let fallback = PathBuf::from(FALLBACK_BINARY);
             is_executable(&fallback).then_some(fallback)
-        })
-        .ok_or_else(|| {
-            TestEnvError::NatsServer(format!(
-                "nats-server is neither on PATH nor at {FALLBACK_BINARY}"
-            ))
         })
 }
 

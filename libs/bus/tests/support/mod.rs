@@ -86,9 +86,12 @@ impl Env {
             DbKind::Sqlite => None,
             DbKind::Postgres => Some(hearth_testenv::postgres_url()?),
         };
-        // The NATS variant runs where the environment says NATS is available, also for the
-        // outage tests that start their own server.
+        // The outage tests start their own server: they need the binary, not the shared one.
         let shared_nats = match bus {
+            BusKind::Nats if options.private_nats => {
+                hearth_testenv::nats_server_binary()?;
+                None
+            }
             BusKind::Nats => Some(hearth_testenv::nats_url()?),
             BusKind::InProcess => None,
         };
