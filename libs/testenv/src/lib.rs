@@ -26,6 +26,7 @@
 
 mod backends;
 mod databases;
+mod logs;
 mod names;
 mod nats_server;
 mod streams;
@@ -38,6 +39,7 @@ pub use databases::{
     FreshDatabase, PrepareError, database_url, fresh_postgres_database,
     fresh_postgres_database_from_template,
 };
+pub use logs::{CapturedLogs, capture_logs};
 pub use names::{unique_county, unique_name};
 pub use nats_server::NatsServer;
 pub use streams::DeleteStreamsOnDrop;
