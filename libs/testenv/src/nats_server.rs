@@ -25,6 +25,7 @@ pub struct NatsServer {
     port: u16,
     directory: TempDir,
     child: Option<Child>,
+    jetstream: bool,
 }
 
 impl NatsServer {
@@ -35,6 +36,17 @@ impl NatsServer {
     /// [`crate::nats_server_binary`] first, to skip visibly. The calling test must be named for
     /// NATS (see [`crate::is_named_for_a_backend`]).
     pub async fn start() -> Result<Self, TestEnvError> {
+        Self::start_with(true).await
+    }
+
+    /// Starts a server without JetStream: a live connection on which every JetStream request
+    /// and publish gets "no responders", as while a server stops.
+    /// [`restart_with_jetstream`](Self::restart_with_jetstream) turns it on.
+    pub async fn start_without_jetstream() -> Result<Self, TestEnvError> {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(jetstream: bool) -> Result<Self, TestEnvError> {
         let backends = TestBackends::from_env();
         backends
             .check_test_name("a private nats-server")
@@ -51,6 +63,7 @@ impl NatsServer {
             port,
             directory,
             child: None,
+            jetstream,
         };
         server.spawn_and_wait().await?;
         Ok(server)
@@ -92,6 +105,22 @@ impl NatsServer {
         Ok(())
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing is answered, so a
+    /// request in flight waits. [`stop`](Self::stop) or [`restart`](Self::restart) it after.
+    pub fn freeze(&mut self) -> Result<(), TestEnvError> {
+        let child = self
+            .child
+            .as_ref()
+            .ok_or_else(|| TestEnvError::NatsServer("not running".to_owned()))?;
+        signal(child, "-STOP")
+    }
+
+    /// [`restart`](Self::restart) with JetStream on.
+    pub async fn restart_with_jetstream(&mut self) -> Result<(), TestEnvError> {
+        self.jetstream = true;
+        self.restart().await
+    }
+
     /// Starts the server again on the same port and store directory (stopping it first if it
     /// is running) and waits until it accepts connections.
     pub async fn restart(&mut self) -> Result<(), TestEnvError> {
@@ -102,8 +131,11 @@ impl NatsServer {
     async fn spawn_and_wait(&mut self) -> Result<(), TestEnvError> {
         let store = self.store_dir();
         let log = self.log_path();
-        let child = Command::new(&self.binary)
-            .arg("-js")
+        let mut command = Command::new(&self.binary);
+        if self.jetstream {
+            command.arg("-js");
+        }
+        let child = command
             .args(["-a", "127.0.0.1"])
             .args(["-p", &self.port.to_string()])
             .arg("-sd")
@@ -166,6 +198,21 @@ impl Drop for NatsServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Sends `signal` (e.g. `-TERM`) to the child with `kill`: std only kills.
+fn signal(child: &Child, signal: &str) -> Result<(), TestEnvError> {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(TestEnvError::NatsServer(format!(
+            "kill {signal} {} failed: {status}",
+            child.id()
+        )))
     }
 }
 

@@ -482,7 +482,7 @@ impl Drop for Running {
     }
 }
 
-async fn open_sqlite(path: &std::path::Path) -> DatabaseConnection {
+pub async fn open_sqlite(path: &std::path::Path) -> DatabaseConnection {
     let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
     options
         .max_connections(1)
@@ -496,7 +496,7 @@ async fn open_sqlite(path: &std::path::Path) -> DatabaseConnection {
 }
 
 /// The bus's migrations plus the table the test handler writes its side effect to.
-async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     BusMigrator::up(db, None).await?;
     db.execute_unprepared(
         "CREATE TABLE IF NOT EXISTS applied_events (
