@@ -1,5 +1,7 @@
 //! Compiles `proto/hearth/**/*.proto` with protox (a pure-Rust protobuf compiler), so that no
-//! system `protoc` is needed, and writes the descriptor set for server reflection.
+//! system `protoc` is needed, and writes the descriptor sets for server reflection: Hearth's,
+//! and that of the `google.rpc` error details its errors carry (`proto/google/rpc`, vendored
+//! from googleapis), so that reflection clients can decode them.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let descriptor_bytes = prost::Message::encode_to_vec(&descriptor_set);
     std::fs::write(out_dir.join("hearth_descriptor.bin"), descriptor_bytes)?;
+
+    // Served by reflection only: tonic-types has the Rust types. Under googleapis' own file
+    // names, which clients that know them already expect.
+    let google_rpc = ["google/rpc/status.proto", "google/rpc/error_details.proto"];
+    for file in google_rpc {
+        println!("cargo:rerun-if-changed={}", proto_root.join(file).display());
+    }
+    let google_rpc_set = protox::Compiler::new([&proto_root])?
+        .include_imports(true)
+        .include_source_info(true)
+        .open_files(google_rpc)?
+        .file_descriptor_set();
+    std::fs::write(
+        out_dir.join("google_rpc_descriptor.bin"),
+        prost::Message::encode_to_vec(&google_rpc_set),
+    )?;
 
     tonic_prost_build::configure()
         .build_client(true)

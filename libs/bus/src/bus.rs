@@ -114,6 +114,13 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     /// `messaging.system` in spans and metrics: `nats`, or `embedded` for the in-process bus.
     fn messaging_system(&self) -> &'static str;
 
+    /// Ticks each time the bus connects to its server again, so that a caller backing off
+    /// after [`BusError::Unavailable`] (the outbox relay) can retry at once instead of at the
+    /// end of its back-off. `None` (the default): nothing to watch.
+    fn reconnections(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
     /// Creates the county's event and dead-letter streams if they are missing.
     async fn ensure_streams(&self) -> Result<(), BusError>;
 

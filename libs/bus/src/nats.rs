@@ -30,6 +30,9 @@ use async_nats::{Client, ConnectOptions, HeaderMap, HeaderName, HeaderValue};
 use async_trait::async_trait;
 use futures::StreamExt as _;
 use hearth_proto::events::v1::DeadLetter;
+use std::future::Future;
+
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::BusError;
@@ -38,7 +41,7 @@ use crate::bus::{
     OutgoingMessage, PublishAck,
 };
 use crate::dead_letters::{StoredDeadLetter, dead_letter_message, decode_dead_letter};
-use crate::subject::{CountySubjects, validate_publish_subject, validate_service};
+use crate::subject::{CountySubjects, subject_matches, validate_publish_subject, validate_service};
 
 /// The header JetStream de-duplicates on.
 const MSG_ID_HEADER: &str = "Nats-Msg-Id";
@@ -129,6 +132,8 @@ pub struct NatsBus {
     jetstream: async_nats::jetstream::Context,
     subjects: CountySubjects,
     config: NatsConfig,
+    /// Counts the connections made (see [`EventBus::reconnections`]).
+    connections: watch::Receiver<u64>,
 }
 
 impl fmt::Debug for NatsBus {
@@ -163,6 +168,8 @@ impl NatsBus {
             .connection_name
             .clone()
             .unwrap_or_else(|| format!("hearth-{}", subjects.county()));
+        let (connected, connections) = watch::channel(0_u64);
+        let connected = std::sync::Arc::new(connected);
         let client = options
             .name(name)
             .retry_on_initial_connect()
@@ -175,16 +182,22 @@ impl NatsBus {
                     Duration::from_millis(10).saturating_mul(2u32.saturating_pow(exponent.min(20)));
                 delay.min(reconnect_delay_max)
             })
-            .event_callback(|event| async move {
-                match event {
-                    async_nats::Event::Connected => tracing::info!("connected to NATS"),
-                    async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS"),
-                    // Each failed reconnect attempt is one of these: keep them out of info logs;
-                    // the disconnect above is the one line an operator needs.
-                    async_nats::Event::ClientError(error) => {
-                        tracing::debug!(%error, "NATS client error")
+            .event_callback(move |event| {
+                let connected = std::sync::Arc::clone(&connected);
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            connected.send_modify(|count| *count += 1);
+                            tracing::info!("connected to NATS");
+                        }
+                        async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS"),
+                        // Each failed reconnect attempt is one of these: keep them out of info logs;
+                        // the disconnect above is the one line an operator needs.
+                        async_nats::Event::ClientError(error) => {
+                            tracing::debug!(%error, "NATS client error")
+                        }
+                        other => tracing::info!(event = %other, "NATS connection event"),
                     }
-                    other => tracing::info!(event = %other, "NATS connection event"),
                 }
             })
             .connect(config.url.as_str())
@@ -198,6 +211,7 @@ impl NatsBus {
             jetstream,
             subjects,
             config,
+            connections,
         })
     }
 
@@ -317,14 +331,19 @@ impl NatsBus {
         if !message.msg_id.is_empty() {
             publish = publish.message_id(&message.msg_id);
         }
-        let pending = self
-            .jetstream
-            .send_publish(message.subject.clone(), publish)
-            .await;
-        let acknowledged = match pending {
-            Ok(pending) => pending.await,
-            Err(error) => Err(error),
-        };
+        // An acknowledgement lost with its connection never comes: fail at once rather than
+        // wait out the request timeout, so the relay retries as soon as NATS is back.
+        let acknowledged = while_connected(&self.client, "publishing", async {
+            let pending = self
+                .jetstream
+                .send_publish(message.subject.clone(), publish)
+                .await;
+            Ok(match pending {
+                Ok(pending) => pending.await,
+                Err(error) => Err(error),
+            })
+        })
+        .await?;
         match acknowledged {
             Ok(ack) => Ok(Some(PublishAck {
                 sequence: ack.sequence,
@@ -354,18 +373,27 @@ impl EventBus for NatsBus {
         "nats"
     }
 
+    fn reconnections(&self) -> Option<watch::Receiver<u64>> {
+        let mut connections = self.connections.clone();
+        connections.mark_unchanged();
+        Some(connections)
+    }
+
     fn county(&self) -> &str {
         self.subjects.county()
     }
 
     async fn ensure_streams(&self) -> Result<(), BusError> {
         wait_connected(&self.client, CONNECT_GRACE).await?;
-        self.ensure_stream(self.subjects.events_stream(), self.subjects.all_events())
-            .await?;
-        self.ensure_stream(
-            self.subjects.dead_letter_stream(),
-            self.subjects.all_dead_letters(),
-        )
+        while_connected(&self.client, "creating the streams", async {
+            self.ensure_stream(self.subjects.events_stream(), self.subjects.all_events())
+                .await?;
+            self.ensure_stream(
+                self.subjects.dead_letter_stream(),
+                self.subjects.all_dead_letters(),
+            )
+            .await
+        })
         .await
     }
 
@@ -381,7 +409,30 @@ impl EventBus for NatsBus {
                 message.subject
             )));
         }
-        // Our stream is missing (a new server, or its store was lost): create it and retry.
+        // "No responders" means no stream took the message. That is also what a live connection
+        // gets while the server shuts down (JetStream stops before the connections close), so
+        // the stream is created only when JetStream itself answers that it is missing (a new
+        // server, or its store was lost); otherwise the bus is unavailable for now.
+        let stream = if subject_matches(&self.subjects.all_events(), &message.subject) {
+            self.subjects.events_stream()
+        } else {
+            self.subjects.dead_letter_stream()
+        };
+        let existing = while_connected(&self.client, "publishing", self.get_stream(&stream))
+            .await
+            .map_err(|error| {
+                BusError::Unavailable(format!(
+                    "JetStream did not take the message on {} and does not answer: {error}",
+                    message.subject
+                ))
+            })?;
+        if existing.is_some() {
+            return Err(BusError::Unavailable(format!(
+                "JetStream did not take the message on {} though stream {stream} exists: the \
+                 server is stopping or starting",
+                message.subject
+            )));
+        }
         tracing::warn!(subject = %message.subject, "stream missing on publish; creating it");
         self.ensure_streams().await?;
         self.publish_once(&message, headers).await?.ok_or_else(|| {
@@ -706,6 +757,29 @@ async fn wait_connected(client: &Client, timeout: Duration) -> Result<(), BusErr
                 client.connection_state()
             )));
         }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Runs `request` while the connection is up: if it drops first, the answer is lost with it, so
+/// this fails as [`BusError::Unavailable`] at once instead of waiting out the request timeout.
+async fn while_connected<T>(
+    client: &Client,
+    what: &str,
+    request: impl Future<Output = Result<T, BusError>>,
+) -> Result<T, BusError> {
+    tokio::select! {
+        biased;
+        outcome = request => outcome,
+        () = disconnected(client) => Err(BusError::Unavailable(format!(
+            "{what}: the NATS connection closed before JetStream answered"
+        ))),
+    }
+}
+
+/// Resolves once the connection is not up.
+async fn disconnected(client: &Client) {
+    while client.connection_state() == State::Connected {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

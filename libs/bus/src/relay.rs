@@ -127,6 +127,7 @@ impl OutboxRelay {
         let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_max);
         let mut recheck_soon = false;
         let mut next_purge = Instant::now();
+        let mut reconnections = self.bus.reconnections();
         while !cancel.is_cancelled() {
             if Instant::now() >= next_purge {
                 next_purge = Instant::now() + self.config.purge_interval;
@@ -160,9 +161,13 @@ impl OutboxRelay {
                 Err(error) => {
                     let delay = backoff.next_delay();
                     tracing::warn!(%error, retry_in = ?delay, "outbox relay could not publish; backing off");
+                    // The back-off grows with the outage; when the bus is back, go at once.
                     tokio::select! {
                         () = cancel.cancelled() => break,
                         () = tokio::time::sleep(delay) => {}
+                        () = reconnected(reconnections.as_mut()) => {
+                            tracing::info!("the event bus is back; outbox relay resumes");
+                        }
                     }
                 }
             }
@@ -398,6 +403,19 @@ impl OutboxRelay {
         .inspect_err(|_| {
             span.record("otel.status_code", "ERROR");
         })
+    }
+}
+
+/// Resolves at the bus's next connection; never without a connection to watch.
+async fn reconnected(reconnections: Option<&mut tokio::sync::watch::Receiver<u64>>) {
+    match reconnections {
+        Some(reconnections) => {
+            if reconnections.changed().await.is_err() {
+                // The bus is gone: only the back-off is left.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

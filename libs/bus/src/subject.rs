@@ -326,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn wildcards_match_like_nats() {
+    fn wildcards_match_like_the_broker() {
         assert!(subject_matches("hearth.d.>", "hearth.d.family.approved"));
         assert!(!subject_matches("hearth.d.>", "hearth.d"));
         assert!(subject_matches(

@@ -12,6 +12,7 @@
 //! `CI=true`.
 
 mod contract;
+mod nats_restart;
 mod support;
 
 /// Declares one `#[tokio::test]` per contract function, for one bus and database.

@@ -7,6 +7,12 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/hearth_descriptor.bin"));
 
+/// `google/rpc/status.proto` and `google/rpc/error_details.proto` (vendored from googleapis in
+/// `proto/google/rpc`) with their imports, encoded as a `FileDescriptorSet`: the `BadRequest`,
+/// `ErrorInfo` and other details that Hearth's errors carry, for server reflection.
+pub const GOOGLE_RPC_FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/google_rpc_descriptor.bin"));
+
 pub mod convert;
 pub mod reference;
 

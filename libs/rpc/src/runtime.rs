@@ -25,6 +25,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tonic_reflection::server as reflection;
 
 /// Why an instance could not start. Each names the service or setting at fault. An I/O error
 /// is said in the message and not also a `source()`, so that a report (`{:#}`) says it once.
@@ -327,16 +328,7 @@ pub async fn start_with_clock(
         names.push(name);
     }
 
-    // Every Hearth contract plus the health service, for clients of either reflection version.
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(hearth_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    let reflection_error =
-        |error: tonic_reflection::server::Error| StartError::Reflection(error.to_string());
-    let reflection_v1 = reflection().build_v1().map_err(reflection_error)?;
-    let reflection_v1alpha = reflection().build_v1alpha().map_err(reflection_error)?;
+    let (reflection_v1, reflection_v1alpha) = reflection_services()?;
     routes
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -379,6 +371,30 @@ pub async fn start_with_clock(
         grace: Duration::from_secs(settings.shutdown_grace_seconds),
         jobs,
     })
+}
+
+/// Server reflection, v1 and v1alpha (for older clients): every Hearth contract, the health
+/// service, and `google.rpc`'s `status.proto` and `error_details.proto`, so that a stock client
+/// (grpcurl, `buf curl`) decodes the `BadRequest` and `ErrorInfo` details of an error instead of
+/// printing them as base64.
+pub fn reflection_services() -> Result<
+    (
+        reflection::v1::ServerReflectionServer<impl reflection::v1::ServerReflection>,
+        reflection::v1alpha::ServerReflectionServer<impl reflection::v1alpha::ServerReflection>,
+    ),
+    StartError,
+> {
+    let builder = || {
+        reflection::Builder::configure()
+            .register_encoded_file_descriptor_set(hearth_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(hearth_proto::GOOGLE_RPC_FILE_DESCRIPTOR_SET)
+    };
+    let reflection_error = |error: reflection::Error| StartError::Reflection(error.to_string());
+    Ok((
+        builder().build_v1().map_err(reflection_error)?,
+        builder().build_v1alpha().map_err(reflection_error)?,
+    ))
 }
 
 /// Every method this server can route, as `/package.Service/Method`: the Hearth contracts,

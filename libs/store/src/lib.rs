@@ -140,6 +140,12 @@ pub async fn connect(
                 .connect_timeout(*connect_timeout)
                 .acquire_timeout(*connect_timeout)
                 .sqlx_logging(false)
+                // PostgreSQL answers `CREATE … IF NOT EXISTS` on an existing object with a
+                // NOTICE, which sqlx logs at info: every start would log "relation
+                // seaql_migrations already exists, skipping" per service. Warnings still show.
+                .map_sqlx_postgres_opts(|options| {
+                    options.options([("client_min_messages", "warning")])
+                })
                 .set_schema_search_path(service)
                 .set_application_name(format!("hearth-{service}"));
             Database::connect(options).await.map_err(connect_error)

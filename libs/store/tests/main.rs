@@ -264,6 +264,32 @@ async fn data_survives_reconnecting(fixture: Fixture) {
     assert_eq!(count(&db, "SELECT COUNT(*) FROM items").await, 1);
 }
 
+/// A service starting again (connecting, with nothing to migrate) logs no database notices:
+/// PostgreSQL answers `CREATE … IF NOT EXISTS` on an existing object with a NOTICE ("relation
+/// seaql_migrations already exists, skipping"), which sqlx would log at info on every start.
+async fn starting_again_logs_no_notices(fixture: Fixture) {
+    let db = connect(&fixture.target, "alpha").await.unwrap();
+    migrate::<FullMigrator>(&db, "alpha").await.unwrap();
+    db.close().await.unwrap();
+
+    let (capture, logs) = hearth_testenv::capture_logs("info");
+    let db = connect(&fixture.target, "alpha").await.unwrap();
+    let applied = migrate::<FullMigrator>(&db, "alpha").await.unwrap();
+    tracing::info!("started again");
+    db.close().await.unwrap();
+    drop(capture);
+    assert_eq!(applied, 0);
+    let logged = logs.contents();
+    assert!(
+        logged.contains("started again"),
+        "logs are captured: {logged}"
+    );
+    assert!(
+        !logged.contains("sqlx::postgres::notice") && !logged.contains("already exists"),
+        "{logged}"
+    );
+}
+
 macro_rules! store_suite {
     ($backend:ident, $expected:expr) => {
         mod $backend {
@@ -291,6 +317,7 @@ macro_rules! store_suite {
             case!(services_keep_apart);
             case!(bad_service_names_are_refused);
             case!(data_survives_reconnecting);
+            case!(starting_again_logs_no_notices);
         }
     };
 }

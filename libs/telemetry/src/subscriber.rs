@@ -32,6 +32,10 @@ pub(crate) const EXPORT_TIMEOUT: Duration = Duration::from_secs(3);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// `EnvFilter` directives used when the configured filter is empty.
 const DEFAULT_FILTER: &str = "info";
+/// Targets whose info lines say nothing to an operator, kept to warnings unless the configured
+/// filter names them: OpenTelemetry's internal logs ("Global meter provider is set", at every
+/// start).
+const QUIET_TARGETS: &[&str] = &["opentelemetry", "opentelemetry_sdk"];
 /// Resource attribute naming the county a deployment serves.
 pub(crate) const COUNTY_ATTRIBUTE: &str = "hearth.county";
 
@@ -298,12 +302,26 @@ fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
     } else {
         directives
     };
-    EnvFilter::builder()
-        .parse(directives)
-        .map_err(|source| TelemetryError::InvalidLogFilter {
+    let mut filter = EnvFilter::builder().parse(directives).map_err(|source| {
+        TelemetryError::InvalidLogFilter {
             directives: directives.to_owned(),
             source,
-        })
+        }
+    })?;
+    for target in QUIET_TARGETS {
+        let named = directives.split(',').any(|directive| {
+            let named = directive
+                .trim()
+                .split(['=', '['])
+                .next()
+                .unwrap_or_default();
+            named == *target || named.starts_with(&format!("{target}::"))
+        });
+        if !named && let Ok(quiet) = format!("{target}=warn").parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
+    Ok(filter)
 }
 
 fn log_layer<W>(

@@ -804,6 +804,45 @@ mod subscriber {
         assert!(output.contains("careful"));
     }
 
+    /// What `init` logs at a start: installing the metrics must not add OpenTelemetry's own
+    /// "Global meter provider is set" info line, unless the filter asks for its logs.
+    #[test]
+    fn installing_metrics_logs_nothing_at_info() {
+        let opts = TelemetryOptions {
+            log_filter: "info".to_owned(),
+            ..options()
+        };
+        let sink = BufferSink::default();
+        let (subscriber, mut guard) = build_subscriber(&opts, sink.clone()).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            guard.install_metrics(&opts).unwrap();
+            tracing::info!("started");
+        });
+        let output = sink.contents();
+        assert!(
+            output.contains("started"),
+            "the filter lets info through: {output}"
+        );
+        assert!(
+            !output.contains("meter provider") && !output.contains("opentelemetry"),
+            "{output}"
+        );
+
+        let asked = TelemetryOptions {
+            log_filter: "info,opentelemetry=info".to_owned(),
+            ..options()
+        };
+        let sink = BufferSink::default();
+        let (subscriber, _guard) = build_subscriber(&asked, sink.clone()).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "opentelemetry", "asked for");
+        });
+        assert!(
+            sink.contents().contains("asked for"),
+            "a filter naming it wins"
+        );
+    }
+
     #[test]
     fn invalid_options_are_errors() {
         let bad_filter = TelemetryOptions {

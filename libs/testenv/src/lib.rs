@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `HEARTH_TEST_DATABASE_URL` | a PostgreSQL *server* URL, e.g. `postgres://postgres@127.0.0.1:5432/postgres`; tests create their own databases on it |
 //! | `HEARTH_TEST_NATS_URL` | a shared NATS server with JetStream, e.g. `nats://127.0.0.1:4222`; tests keep apart by unique names ([`unique_county`]) |
+//! | `HEARTH_TEST_NATS_SERVER` | the `nats-server` binary for tests that start their own server (default: `PATH`, then `/usr/sbin/nats-server`) |
 //! | `CI` | `true` in CI: a missing backend variable is then a failure, not a skip |
 //!
 //! A test that needs a backend asks [`TestBackends`] (or the shortcuts [`postgres_url`] and
@@ -15,23 +16,32 @@
 //! real-backend test is never mistaken for a passing one.
 //!
 //! Tests that stop NATS (outages) never touch the shared server: they start their own
-//! [`NatsServer`] child on a free port and a private store directory.
+//! [`NatsServer`] child on a free port and a private store directory, and ask
+//! [`nats_server_binary`] first: they need the binary, not `HEARTH_TEST_NATS_URL`.
+//!
+//! Every test that asks for a backend must be named for it (`postgres` or `nats` in its name,
+//! [`is_named_for_a_backend`]): `.config/nextest.toml`'s default profile leaves those tests out,
+//! so that a plain `cargo nextest run` counts them as skipped instead of as passed. Asking for a
+//! backend from a test not so named fails the test.
 
 mod backends;
+mod databases;
+mod logs;
 mod names;
 mod nats_server;
-mod postgres;
 mod streams;
 
 pub use backends::{
-    CI_VAR, DATABASE_URL_VAR, NATS_URL_VAR, TestBackends, current_test_name, nats_url, postgres_url,
+    CI_VAR, DATABASE_URL_VAR, NATS_SERVER_VAR, NATS_URL_VAR, TestBackends, current_test_name,
+    is_named_for_a_backend, nats_server_binary, nats_url, postgres_url,
 };
-pub use names::{unique_county, unique_name};
-pub use nats_server::NatsServer;
-pub use postgres::{
+pub use databases::{
     FreshDatabase, PrepareError, database_url, fresh_postgres_database,
     fresh_postgres_database_from_template,
 };
+pub use logs::{CapturedLogs, capture_logs};
+pub use names::{unique_county, unique_name};
+pub use nats_server::NatsServer;
 pub use streams::DeleteStreamsOnDrop;
 
 /// What can go wrong while setting up a test backend. Tests usually `expect` these: a broken

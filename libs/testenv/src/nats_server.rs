@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::TestEnvError;
+use crate::backends::NATS_SERVER_VAR;
+use crate::{TestBackends, TestEnvError};
 
 /// Where Debian puts the binary when it is not on `PATH`.
 const FALLBACK_BINARY: &str = "/usr/sbin/nats-server";
@@ -24,12 +25,37 @@ pub struct NatsServer {
     port: u16,
     directory: TempDir,
     child: Option<Child>,
+    jetstream: bool,
 }
 
 impl NatsServer {
     /// Starts a server on a free port and waits until it accepts connections.
+    ///
+    /// The binary is `HEARTH_TEST_NATS_SERVER`, else `nats-server` on `PATH`, else
+    /// `/usr/sbin/nats-server`; a test that may run where it is missing asks
+    /// [`crate::nats_server_binary`] first, to skip visibly. The calling test must be named for
+    /// NATS (see [`crate::is_named_for_a_backend`]).
     pub async fn start() -> Result<Self, TestEnvError> {
-        let binary = find_binary()?;
+        Self::start_with(true).await
+    }
+
+    /// Starts a server without JetStream: a live connection on which every JetStream request
+    /// and publish gets "no responders", as while a server stops.
+    /// [`restart_with_jetstream`](Self::restart_with_jetstream) turns it on.
+    pub async fn start_without_jetstream() -> Result<Self, TestEnvError> {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(jetstream: bool) -> Result<Self, TestEnvError> {
+        let backends = TestBackends::from_env();
+        backends
+            .check_test_name("a private nats-server")
+            .map_err(TestEnvError::Invalid)?;
+        let binary = backends.nats_server_path().ok_or_else(|| {
+            TestEnvError::NatsServer(format!(
+                "nats-server is not at {NATS_SERVER_VAR}, on PATH nor at {FALLBACK_BINARY}"
+            ))
+        })?;
         let directory = tempfile::Builder::new().prefix("hearth-nats-").tempdir()?;
         let port = free_port()?;
         let mut server = Self {
@@ -37,6 +63,7 @@ impl NatsServer {
             port,
             directory,
             child: None,
+            jetstream,
         };
         server.spawn_and_wait().await?;
         Ok(server)
@@ -78,6 +105,22 @@ impl NatsServer {
         Ok(())
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing is answered, so a
+    /// request in flight waits. [`stop`](Self::stop) or [`restart`](Self::restart) it after.
+    pub fn freeze(&mut self) -> Result<(), TestEnvError> {
+        let child = self
+            .child
+            .as_ref()
+            .ok_or_else(|| TestEnvError::NatsServer("not running".to_owned()))?;
+        signal(child, "-STOP")
+    }
+
+    /// [`restart`](Self::restart) with JetStream on.
+    pub async fn restart_with_jetstream(&mut self) -> Result<(), TestEnvError> {
+        self.jetstream = true;
+        self.restart().await
+    }
+
     /// Starts the server again on the same port and store directory (stopping it first if it
     /// is running) and waits until it accepts connections.
     pub async fn restart(&mut self) -> Result<(), TestEnvError> {
@@ -88,8 +131,11 @@ impl NatsServer {
     async fn spawn_and_wait(&mut self) -> Result<(), TestEnvError> {
         let store = self.store_dir();
         let log = self.log_path();
-        let child = Command::new(&self.binary)
-            .arg("-js")
+        let mut command = Command::new(&self.binary);
+        if self.jetstream {
+            command.arg("-js");
+        }
+        let child = command
             .args(["-a", "127.0.0.1"])
             .args(["-p", &self.port.to_string()])
             .arg("-sd")
@@ -155,7 +201,28 @@ impl Drop for NatsServer {
     }
 }
 
-fn find_binary() -> Result<PathBuf, TestEnvError> {
+/// Sends `signal` (e.g. `-TERM`) to the child with `kill`: std only kills.
+fn signal(child: &Child, signal: &str) -> Result<(), TestEnvError> {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(TestEnvError::NatsServer(format!(
+            "kill {signal} {} failed: {status}",
+            child.id()
+        )))
+    }
+}
+
+/// The `nats-server` binary: `explicit` (the value of `HEARTH_TEST_NATS_SERVER`) when given,
+/// else the first on `PATH`, else the Debian location. `None` when that file does not exist.
+pub(crate) fn locate_binary(explicit: Option<String>) -> Option<PathBuf> {
+    if let Some(explicit) = explicit {
+        let explicit = PathBuf::from(explicit);
+        return is_executable(&explicit).then_some(explicit);
+    }
     #[allow(clippy::disallowed_methods)]
     // this crate is the one place that reads the test environment
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -165,11 +232,6 @@ fn find_binary() -> Result<PathBuf, TestEnvError> {
         .or_else(|| {
             let fallback = PathBuf::from(FALLBACK_BINARY);
             is_executable(&fallback).then_some(fallback)
-        })
-        .ok_or_else(|| {
-            TestEnvError::NatsServer(format!(
-                "nats-server is neither on PATH nor at {FALLBACK_BINARY}"
-            ))
         })
 }
 

@@ -23,7 +23,7 @@ async fn database_exists(server: &str, name: &str) -> bool {
 }
 
 #[tokio::test]
-async fn fresh_databases_are_created_and_dropped() {
+async fn fresh_postgres_databases_are_created_and_dropped() {
     let Some(server) = hearth_testenv::postgres_url() else {
         return;
     };
@@ -55,7 +55,7 @@ async fn fresh_databases_are_created_and_dropped() {
 }
 
 #[tokio::test]
-async fn a_template_is_prepared_once_and_cloned() {
+async fn a_postgres_template_is_prepared_once_and_cloned() {
     let Some(server) = hearth_testenv::postgres_url() else {
         return;
     };
@@ -101,8 +101,8 @@ async fn a_template_is_prepared_once_and_cloned() {
 
 #[tokio::test]
 async fn a_private_nats_server_stops_and_restarts_on_the_same_port() {
-    // Where the environment has NATS, it has the nats-server binary too.
-    if hearth_testenv::nats_url().is_none() {
+    // A private server needs the binary, not the shared server.
+    if hearth_testenv::nats_server_binary().is_none() {
         return;
     }
     let mut server = NatsServer::start().await.expect("start nats-server");

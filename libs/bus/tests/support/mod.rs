@@ -86,9 +86,12 @@ impl Env {
             DbKind::Sqlite => None,
             DbKind::Postgres => Some(hearth_testenv::postgres_url()?),
         };
-        // The NATS variant runs where the environment says NATS is available, also for the
-        // outage tests that start their own server.
+        // The outage tests start their own server: they need the binary, not the shared one.
         let shared_nats = match bus {
+            BusKind::Nats if options.private_nats => {
+                hearth_testenv::nats_server_binary()?;
+                None
+            }
             BusKind::Nats => Some(hearth_testenv::nats_url()?),
             BusKind::InProcess => None,
         };
@@ -479,7 +482,7 @@ impl Drop for Running {
     }
 }
 
-async fn open_sqlite(path: &std::path::Path) -> DatabaseConnection {
+pub async fn open_sqlite(path: &std::path::Path) -> DatabaseConnection {
     let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
     options
         .max_connections(1)
@@ -493,7 +496,7 @@ async fn open_sqlite(path: &std::path::Path) -> DatabaseConnection {
 }
 
 /// The bus's migrations plus the table the test handler writes its side effect to.
-async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     BusMigrator::up(db, None).await?;
     db.execute_unprepared(
         "CREATE TABLE IF NOT EXISTS applied_events (

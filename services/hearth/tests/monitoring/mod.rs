@@ -149,9 +149,14 @@ async fn public_token(dir: &Path) -> String {
 
 #[tokio::test]
 async fn outbox_backlog_rises_while_nats_is_down_and_drains_after() {
-    let Some(server_url) = TestBackends::from_env().postgres_url() else {
+    let backends = TestBackends::from_env();
+    let Some(server_url) = backends.postgres_url() else {
         return;
     };
+    // The outage is a private nats-server's: the binary is what this test needs of NATS.
+    if backends.nats_server().is_none() {
+        return;
+    }
     let database = fresh_postgres_database(&server_url, "hearth_metrics")
         .await
         .unwrap();
