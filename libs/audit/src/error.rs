@@ -40,7 +40,13 @@ pub enum AuditError {
     },
     /// The database refused or failed.
     #[error("audit log database error: {0}")]
-    Database(#[from] DbErr),
+    Database(DbErr),
+}
+
+impl From<DbErr> for AuditError {
+    fn from(error: DbErr) -> Self {
+        Self::Database(error)
+    }
 }
 
 impl AuditError {

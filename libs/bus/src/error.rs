@@ -25,10 +25,16 @@ pub enum BusError {
     Decode(String),
     /// The database behind the outbox, the inbox or the in-process bus failed.
     #[error("database: {0}")]
-    Database(#[from] sea_orm::DbErr),
+    Database(sea_orm::DbErr),
     /// A bounded wait ended before the work was done (for example a flush at shutdown).
     #[error("timed out: {0}")]
     Timeout(String),
+}
+
+impl From<sea_orm::DbErr> for BusError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Database(error)
+    }
 }
 
 impl BusError {

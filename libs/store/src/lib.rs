@@ -50,19 +50,18 @@ impl Backend {
     }
 }
 
+/// Why a store could not be opened or used. Each message says its cause, so no variant also
+/// returns it as `source()`: a chain printed with its causes says each one once.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("invalid service name `{0}`: lower-case ASCII letters only")]
     InvalidServiceName(String),
-    #[error("cannot create data directory {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot connect to the {service} database: {source}")]
-    Connect { service: String, source: DbErr },
-    #[error("migrating the {service} database failed: {source}")]
-    Migrate { service: String, source: DbErr },
+    #[error("cannot create data directory {path}: {error}")]
+    DataDir { path: PathBuf, error: std::io::Error },
+    #[error("cannot connect to the {service} database: {error}")]
+    Connect { service: String, error: DbErr },
+    #[error("migrating the {service} database failed: {error}")]
+    Migrate { service: String, error: DbErr },
     #[error(
         "the {service} database schema is behind ({pending} migration(s) pending: {names}); run `hearth migrate`"
     )]
@@ -72,7 +71,13 @@ pub enum StoreError {
         names: String,
     },
     #[error("database error: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> Self {
+        Self::Db(error)
+    }
 }
 
 /// How long a SQLite writer waits for the file lock before giving up (it should never wait
@@ -97,15 +102,15 @@ pub async fn connect(
     service: &str,
 ) -> Result<DatabaseConnection, StoreError> {
     check_service_name(service)?;
-    let connect_error = |source| StoreError::Connect {
+    let connect_error = |error| StoreError::Connect {
         service: service.to_owned(),
-        source,
+        error,
     };
     match target {
         StoreTarget::Sqlite { dir } => {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::DataDir {
                 path: dir.clone(),
-                source,
+                error,
             })?;
             let path = sqlite_path(dir, service);
             let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
@@ -160,9 +165,9 @@ pub async fn migrate<M: MigratorTrait>(
     service: &str,
 ) -> Result<usize, StoreError> {
     check_service_name(service)?;
-    let migrate_error = |source| StoreError::Migrate {
+    let migrate_error = |error| StoreError::Migrate {
         service: service.to_owned(),
-        source,
+        error,
     };
     if Backend::of(db) == Backend::Postgres {
         // The name was checked above: lower-case letters only, so it is safe to splice.
@@ -192,9 +197,9 @@ pub async fn ensure_migrated<M: MigratorTrait>(
         let pending =
             M::get_pending_migrations(db)
                 .await
-                .map_err(|source| StoreError::Migrate {
+                .map_err(|error| StoreError::Migrate {
                     service: service.to_owned(),
-                    source,
+                    error,
                 })?;
         pending.iter().map(|m| m.name().to_owned()).collect()
     } else {
@@ -233,4 +238,28 @@ async fn schema_exists(db: &DatabaseConnection, service: &str) -> Result<bool, S
 /// Check that the database answers: for readiness and `hearth doctor`-style checks.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), StoreError> {
     db.ping().await.map_err(StoreError::Db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_error_says_its_cause_once() {
+        let error = StoreError::DataDir {
+            path: PathBuf::from("/nowhere"),
+            error: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied"),
+        };
+        // The message carries the cause; `source()` does not repeat it, so a printed chain
+        // (`{:#}` of anyhow) says it once.
+        assert_eq!(
+            error.to_string(),
+            "cannot create data directory /nowhere: permission denied"
+        );
+        assert!(error.source().is_none());
+        let error = StoreError::from(DbErr::Custom("lost".to_owned()));
+        assert!(error.to_string().contains("lost"));
+        assert!(error.source().is_none());
+    }
 }

@@ -39,15 +39,15 @@ const QUIET_TARGETS: &[&str] = &["opentelemetry", "opentelemetry_sdk"];
 /// Resource attribute naming the county a deployment serves.
 pub(crate) const COUNTY_ATTRIBUTE: &str = "hearth.county";
 
-/// Why telemetry could not be set up.
+/// Why telemetry could not be set up. Each message says its cause, so no variant also returns
+/// it as `source()`: a chain printed with its causes says each one once.
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
     /// `log_filter` is not valid `EnvFilter` syntax.
-    #[error("invalid log filter {directives:?}: {source}")]
+    #[error("invalid log filter {directives:?}: {error}")]
     InvalidLogFilter {
         directives: String,
-        #[source]
-        source: ParseError,
+        error: ParseError,
     },
     /// `sample_ratio` is outside `0.0..=1.0` (or not a number).
     #[error("sample ratio must be between 0.0 and 1.0 (got {0})")]
@@ -57,13 +57,13 @@ pub enum TelemetryError {
     NoTokioRuntime,
     /// The OTLP exporter rejected its configuration (e.g. a malformed or `https` endpoint).
     #[error("could not build the OTLP span exporter: {0}")]
-    Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
+    Exporter(opentelemetry_otlp::ExporterBuildError),
     /// The metrics exporter could not be set up.
     #[error("could not set up metrics: {0}")]
     Metrics(String),
     /// A global subscriber (or `log` logger) was already installed.
     #[error("could not install the global tracing subscriber: {0}")]
-    AlreadyInstalled(#[source] TryInitError),
+    AlreadyInstalled(TryInitError),
 }
 
 /// Keeps the tracer provider alive; flushes and shuts it down on [`TelemetryGuard::shutdown`] or
@@ -302,10 +302,10 @@ fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
     } else {
         directives
     };
-    let mut filter = EnvFilter::builder().parse(directives).map_err(|source| {
+    let mut filter = EnvFilter::builder().parse(directives).map_err(|error| {
         TelemetryError::InvalidLogFilter {
             directives: directives.to_owned(),
-            source,
+            error,
         }
     })?;
     for target in QUIET_TARGETS {
@@ -387,6 +387,20 @@ fn tracer_provider(opts: &TelemetryOptions) -> Result<SdkTracerProvider, Telemet
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_filter_says_its_cause_once() {
+        let Err(error) = EnvFilter::builder().parse("info,[[[").map_err(|error| {
+            TelemetryError::InvalidLogFilter {
+                directives: "info,[[[".to_owned(),
+                error,
+            }
+        }) else {
+            panic!("`[[[` is no filter")
+        };
+        assert!(error.to_string().starts_with("invalid log filter \"info,[[[\": "));
+        assert!(std::error::Error::source(&error).is_none());
+    }
 
     #[test]
     fn test_log_flags_mean_info_and_other_values_are_directives() {

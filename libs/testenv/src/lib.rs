@@ -50,7 +50,7 @@ pub use streams::DeleteStreamsOnDrop;
 pub enum TestEnvError {
     /// The PostgreSQL server refused or failed a statement.
     #[error("PostgreSQL: {0}")]
-    Database(#[from] sea_orm::DbErr),
+    Database(sea_orm::DbErr),
     /// A URL or name could not be used.
     #[error("invalid test setup: {0}")]
     Invalid(String),
@@ -67,5 +67,17 @@ pub enum TestEnvError {
     NatsServer(String),
     /// A file-system or process operation failed.
     #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<sea_orm::DbErr> for TestEnvError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Database(error)
+    }
+}
+
+impl From<std::io::Error> for TestEnvError {
+    fn from(error: std::io::Error) -> Self {
+        Self::Io(error)
+    }
 }
