@@ -57,7 +57,10 @@ pub enum StoreError {
     #[error("invalid service name `{0}`: lower-case ASCII letters only")]
     InvalidServiceName(String),
     #[error("cannot create data directory {path}: {error}")]
-    DataDir { path: PathBuf, error: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("cannot connect to the {service} database: {error}")]
     Connect { service: String, error: DbErr },
     #[error("migrating the {service} database failed: {error}")]
@@ -194,13 +197,12 @@ pub async fn ensure_migrated<M: MigratorTrait>(
 ) -> Result<(), StoreError> {
     check_service_name(service)?;
     let names: Vec<String> = if schema_exists(db, service).await? {
-        let pending =
-            M::get_pending_migrations(db)
-                .await
-                .map_err(|error| StoreError::Migrate {
-                    service: service.to_owned(),
-                    error,
-                })?;
+        let pending = M::get_pending_migrations(db)
+            .await
+            .map_err(|error| StoreError::Migrate {
+                service: service.to_owned(),
+                error,
+            })?;
         pending.iter().map(|m| m.name().to_owned()).collect()
     } else {
         // A database nobody migrated yet: everything is pending (and asking sea-orm would try

@@ -398,7 +398,11 @@ mod tests {
         }) else {
             panic!("`[[[` is no filter")
         };
-        assert!(error.to_string().starts_with("invalid log filter \"info,[[[\": "));
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid log filter \"info,[[[\": ")
+        );
         assert!(std::error::Error::source(&error).is_none());
     }
 
