@@ -10,7 +10,7 @@ use hearth_domain::{AgeBand, CommissionKind};
 
 use super::distance::{Distance, Origin};
 use super::pool::{AvailabilityKind, PoolFamily, Request};
-use super::text::Sentence;
+use super::text::{Sentence, count};
 
 /// Which child of the request an age-band failure is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -102,8 +102,19 @@ impl HardConstraint {
                 )
             }
             Self::Capacity { free, needed } => Sentence::new(
-                format!("Familjen har {free} lediga platser men {needed} barn ska placeras"),
-                format!("The family has {free} free places but {needed} children are to be placed"),
+                format!(
+                    "Familjen har {} men {needed} barn ska placeras",
+                    count(free as usize, "ledig plats", "lediga platser")
+                ),
+                format!(
+                    "The family has {} but {} to be placed",
+                    count(free as usize, "free place", "free places"),
+                    if needed == 1 {
+                        "1 child is".to_owned()
+                    } else {
+                        format!("{needed} children are")
+                    }
+                ),
             ),
             Self::FeeLevel {
                 family_rank,
@@ -295,4 +306,382 @@ fn availability_failure(family: &PoolFamily, start: NaiveDate) -> Option<HardCon
         .map(|period| period.start)
         .min();
     Some(HardConstraint::NotYetAvailable { from })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::{
+        BORLANGE, FALUN, available_from, code, date, family, point, request,
+    };
+    use crate::domain::pool::{AvailabilityPeriod, Proximity};
+    use hearth_county::GeoPoint;
+
+    /// Every failure, as `rank` with `include_excluded` sees them.
+    fn failures(request: &Request, family: &PoolFamily) -> Vec<HardConstraint> {
+        let origin = request.origin.map(Origin::new);
+        let mut failures = Vec::new();
+        check(request, origin.as_ref(), family, true, &mut failures);
+        failures
+    }
+
+    #[test]
+    fn the_fixture_family_passes_every_constraint() {
+        assert_eq!(failures(&request(), &family("a")), vec![]);
+    }
+
+    #[test]
+    fn the_childs_age_band() {
+        let mut f = family("a");
+        f.age_bands = vec![AgeBand::Age0To6];
+        assert_eq!(
+            failures(&request(), &f),
+            vec![HardConstraint::AgeBand {
+                child: Child::Requested,
+                band: AgeBand::Age7To12
+            }]
+        );
+    }
+
+    #[test]
+    fn every_siblings_age_band() {
+        let mut f = family("a");
+        f.age_bands = vec![AgeBand::Age7To12];
+        f.capacity = 3;
+        let mut r = request();
+        r.sibling_age_bands = vec![AgeBand::Age7To12, AgeBand::Age13To20];
+        let got = failures(&r, &f);
+        assert_eq!(
+            got,
+            vec![HardConstraint::AgeBand {
+                child: Child::Sibling(1),
+                band: AgeBand::Age13To20
+            }]
+        );
+        assert_eq!(
+            got[0].explain().en,
+            "The family does not take sibling 2's age band, 13–20 years"
+        );
+    }
+
+    #[test]
+    fn the_commission_kind() {
+        let mut f = family("a");
+        f.commission_kinds = vec![CommissionKind::EmergencyHome];
+        let got = failures(&request(), &f);
+        assert_eq!(
+            got,
+            vec![HardConstraint::CommissionKind {
+                asked: CommissionKind::LongTermFosterHome
+            }]
+        );
+        assert_eq!(
+            got[0].explain().sv,
+            "Familjen tar inte uppdrag som familjehem"
+        );
+    }
+
+    #[test]
+    fn free_capacity_counts_every_sibling() {
+        let mut f = family("a");
+        f.capacity = 3;
+        f.placed_now = 1;
+        let mut r = request();
+        r.sibling_age_bands = vec![AgeBand::Age7To12];
+        assert_eq!(failures(&r, &f), vec![]);
+        r.sibling_age_bands.push(AgeBand::Age7To12);
+        assert_eq!(
+            failures(&r, &f),
+            vec![HardConstraint::Capacity { free: 2, needed: 3 }]
+        );
+    }
+
+    #[test]
+    fn free_capacity_is_never_negative() {
+        let mut f = family("a");
+        f.capacity = 1;
+        f.placed_now = 3;
+        assert_eq!(f.free_capacity(), 0);
+        assert_eq!(
+            failures(&request(), &f),
+            vec![HardConstraint::Capacity { free: 0, needed: 1 }]
+        );
+    }
+
+    #[test]
+    fn the_fee_level_up_to_the_maximum() {
+        let mut f = family("a");
+        f.fee_level_rank = 1;
+        assert_eq!(failures(&request(), &f), vec![]);
+        f.fee_level_rank = 2;
+        assert_eq!(
+            failures(&request(), &f),
+            vec![HardConstraint::FeeLevel {
+                family_rank: 2,
+                max_rank: 1
+            }]
+        );
+    }
+
+    /// A family due north of the request's origin, `microdegrees` of latitude away.
+    fn north_of_origin(microdegrees: i32) -> PoolFamily {
+        let mut f = family("a");
+        f.home_municipality = code(BORLANGE);
+        let origin = request().origin.unwrap();
+        f.position = Some(GeoPoint {
+            latitude_microdegrees: origin.latitude_microdegrees + microdegrees,
+            longitude_microdegrees: origin.longitude_microdegrees,
+        });
+        f
+    }
+
+    /// The offset (about 0.11 m a step) at which the distance first rounds to `metres`.
+    fn offset_for(metres: u64) -> i32 {
+        let start = request().origin.unwrap();
+        let origin = Origin::new(start);
+        let guess = i32::try_from(metres * 1_000_000 / 111_195).unwrap();
+        (guess - 2_000..guess + 2_000)
+            .find(|&k| {
+                let position = GeoPoint {
+                    latitude_microdegrees: start.latitude_microdegrees + k,
+                    ..start
+                };
+                origin.distance_to(position).metres == metres
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn exactly_at_the_maximum_distance_passes_and_a_metre_over_fails() {
+        let mut r = request();
+        r.proximity.max_distance_km = Some(50);
+        assert_eq!(failures(&r, &north_of_origin(offset_for(50_000))), vec![]);
+        assert_eq!(
+            failures(&r, &north_of_origin(offset_for(50_001))),
+            vec![HardConstraint::Proximity {
+                distance: Some(Distance::from_metres(50_001)),
+                max_km: Some(50)
+            }]
+        );
+    }
+
+    #[test]
+    fn a_listed_municipality_or_the_distance_is_enough() {
+        let far = {
+            let mut f = family("a");
+            f.home_municipality = code(BORLANGE);
+            f.position = Some(point(61.5, 15.6));
+            f
+        };
+        let near_unlisted = north_of_origin(offset_for(10_000));
+        let listed_only = Proximity {
+            acceptable_municipalities: vec![code(BORLANGE)],
+            max_distance_km: None,
+        };
+        let distance_only = Proximity {
+            acceptable_municipalities: vec![],
+            max_distance_km: Some(20),
+        };
+        let both = Proximity {
+            acceptable_municipalities: vec![code(FALUN)],
+            max_distance_km: Some(20),
+        };
+        let mut r = request();
+        r.proximity = listed_only;
+        assert_eq!(failures(&r, &far), vec![], "listed, however far");
+        assert_eq!(
+            failures(&r, &family("in-falun")),
+            vec![HardConstraint::Proximity {
+                distance: Some(Distance::from_metres(0)),
+                max_km: None
+            }],
+            "not listed, though at the main town"
+        );
+        r.proximity = distance_only;
+        assert_eq!(failures(&r, &near_unlisted), vec![]);
+        assert_eq!(failures(&r, &far).len(), 1);
+        r.proximity = both;
+        assert_eq!(failures(&r, &family("in-falun")), vec![], "listed");
+        assert_eq!(failures(&r, &near_unlisted), vec![], "within 20 km");
+        let got = failures(&r, &far);
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].explain().sv.contains("längre än 20 km"),
+            "{}",
+            got[0].explain()
+        );
+    }
+
+    #[test]
+    fn without_either_rule_there_is_no_limit() {
+        let mut f = family("a");
+        f.position = Some(point(67.85, 20.22)); // Kiruna
+        assert_eq!(failures(&request(), &f), vec![]);
+        f.position = None;
+        assert_eq!(failures(&request(), &f), vec![]);
+    }
+
+    #[test]
+    fn an_unknown_distance_is_never_within_the_maximum() {
+        let mut f = family("a");
+        f.position = None;
+        let mut r = request();
+        r.proximity.max_distance_km = Some(500);
+        assert_eq!(
+            failures(&r, &f),
+            vec![HardConstraint::Proximity {
+                distance: None,
+                max_km: Some(500)
+            }]
+        );
+    }
+
+    #[test]
+    fn paused_or_away_on_the_start_date() {
+        let mut f = family("a");
+        // Away in July.
+        f.availability.push(AvailabilityPeriod {
+            kind: AvailabilityKind::Paused,
+            start: date(2026, 7, 1),
+            end: Some(date(2026, 7, 31)),
+        });
+        let mut r = request();
+        r.wanted_start_date = date(2026, 7, 15);
+        let got = failures(&r, &f);
+        assert_eq!(
+            got,
+            vec![HardConstraint::PausedOnStartDate {
+                until: Some(date(2026, 7, 31))
+            }]
+        );
+        assert_eq!(
+            got[0].explain().sv,
+            "Familjen har uppehåll på startdagen, till och med 2026-07-31"
+        );
+        r.wanted_start_date = date(2026, 8, 1);
+        assert_eq!(failures(&r, &f), vec![]);
+        r.wanted_start_date = date(2026, 6, 30);
+        assert_eq!(failures(&r, &f), vec![]);
+    }
+
+    #[test]
+    fn not_yet_available_on_the_start_date() {
+        let mut f = family("a");
+        // Free from March.
+        f.availability = vec![available_from(date(2026, 3, 1))];
+        let mut r = request();
+        r.wanted_start_date = date(2026, 2, 20);
+        assert_eq!(
+            failures(&r, &f),
+            vec![HardConstraint::NotYetAvailable {
+                from: Some(date(2026, 3, 1))
+            }]
+        );
+        r.wanted_start_date = date(2026, 3, 1);
+        assert_eq!(failures(&r, &f), vec![]);
+        f.availability = vec![];
+        assert_eq!(
+            failures(&r, &f),
+            vec![HardConstraint::NotYetAvailable { from: None }]
+        );
+    }
+
+    #[test]
+    fn held_by_a_proposal_and_left_the_pool() {
+        let mut f = family("a");
+        f.held_by_proposal = true;
+        assert_eq!(
+            failures(&request(), &f),
+            vec![HardConstraint::HeldByProposal]
+        );
+        f.left_pool = true;
+        assert_eq!(
+            failures(&request(), &f),
+            vec![HardConstraint::LeftPool, HardConstraint::HeldByProposal]
+        );
+        assert!(
+            failures(&request(), &f)
+                .iter()
+                .all(|failure| failure.kind() == ConstraintKind::Availability)
+        );
+    }
+
+    #[test]
+    fn every_failure_is_listed_and_the_short_check_stops_at_the_first() {
+        let mut f = family("a");
+        f.left_pool = true;
+        f.age_bands = vec![AgeBand::Age0To6];
+        f.commission_kinds = vec![];
+        f.capacity = 0;
+        f.fee_level_rank = 5;
+        f.position = None;
+        f.availability = vec![];
+        let mut r = request();
+        r.proximity.max_distance_km = Some(10);
+        let kinds: Vec<ConstraintKind> =
+            failures(&r, &f).iter().map(HardConstraint::kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ConstraintKind::Availability,
+                ConstraintKind::AgeBand,
+                ConstraintKind::CommissionKind,
+                ConstraintKind::Capacity,
+                ConstraintKind::FeeLevel,
+                ConstraintKind::Proximity,
+                ConstraintKind::Availability,
+            ]
+        );
+        let mut first = Vec::new();
+        check(&r, None, &f, false, &mut first);
+        assert_eq!(first, vec![HardConstraint::LeftPool]);
+    }
+
+    #[test]
+    fn every_failure_explains_itself_in_both_languages() {
+        let all = [
+            HardConstraint::AgeBand {
+                child: Child::Requested,
+                band: AgeBand::Age0To6,
+            },
+            HardConstraint::CommissionKind {
+                asked: CommissionKind::EmergencyHome,
+            },
+            HardConstraint::Capacity { free: 1, needed: 2 },
+            HardConstraint::FeeLevel {
+                family_rank: 2,
+                max_rank: 0,
+            },
+            HardConstraint::Proximity {
+                distance: Some(Distance::from_metres(61_600)),
+                max_km: Some(50),
+            },
+            HardConstraint::Proximity {
+                distance: None,
+                max_km: Some(50),
+            },
+            HardConstraint::Proximity {
+                distance: None,
+                max_km: None,
+            },
+            HardConstraint::PausedOnStartDate { until: None },
+            HardConstraint::NotYetAvailable { from: None },
+            HardConstraint::HeldByProposal,
+            HardConstraint::LeftPool,
+        ];
+        for failure in all {
+            let sentence = failure.explain();
+            assert!(!sentence.sv.is_empty() && !sentence.en.is_empty());
+            assert_ne!(sentence.sv, sentence.en, "{failure:?}");
+        }
+        assert_eq!(
+            all[4].explain().en,
+            "The family lives 62 km away, further than 50 km, and not in an acceptable municipality"
+        );
+        assert_eq!(
+            all[2].explain().sv,
+            "Familjen har 1 ledig plats men 2 barn ska placeras"
+        );
+    }
 }

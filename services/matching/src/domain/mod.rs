@@ -18,6 +18,9 @@ pub mod text;
 pub mod window;
 pub mod worklist;
 
+#[cfg(test)]
+mod fixtures;
+
 pub use constraints::{Child, ConstraintKind, HardConstraint};
 pub use distance::Distance;
 pub use pool::{
