@@ -165,3 +165,376 @@ pub fn rank<'a>(
         pool_size: pool.len(),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::constraints::Child;
+    use crate::domain::fixtures::{available_from, code, date, family, point, request};
+    use crate::domain::pool::{AvailabilityKind, AvailabilityPeriod, Need};
+    use hearth_county::GeoPoint;
+    use hearth_domain::{AgeBand, CommissionKind};
+    use proptest::prelude::*;
+
+    fn on() -> NaiveDate {
+        date(2026, 3, 1)
+    }
+
+    fn ids<'a>(ranking: &'a Ranking<'_>) -> Vec<&'a str> {
+        ranking
+            .candidates
+            .iter()
+            .map(|c| c.family.id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn candidates_by_score_then_longest_wait_then_id() {
+        let mut experienced = family("d");
+        experienced.has_earlier_experience = true;
+        let mut waited_longer = family("c");
+        waited_longer.waiting_since = Some(date(2025, 12, 31)); // same points as 1 January
+        let mut not_waiting = family("0");
+        not_waiting.waiting_since = None;
+        not_waiting.has_earlier_experience = true;
+        // Earlier experience (+10) without the course (−10) and no wait points: last.
+        not_waiting.basic_course_done = false;
+        let pool = vec![
+            family("b"),
+            family("a"),
+            waited_longer,
+            experienced,
+            not_waiting,
+        ];
+        let ranking = rank(
+            &request(),
+            &pool,
+            on(),
+            &Weights::default(),
+            RankOptions::default(),
+        );
+        let scores: Vec<i32> = ranking.candidates.iter().map(|c| c.score.total).collect();
+        assert_eq!(ids(&ranking), vec!["d", "c", "a", "b", "0"], "{scores:?}");
+        assert_eq!(
+            scores[1], scores[2],
+            "c and a tie on points; c waited longer"
+        );
+        assert_eq!(
+            scores[2], scores[3],
+            "a and b tie on points and wait; a's id is first"
+        );
+        let ranks: Vec<usize> = ranking.candidates.iter().map(|c| c.rank).collect();
+        assert_eq!(ranks, vec![1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_family_not_waiting_comes_after_every_waiting_one_at_equal_points() {
+        let mut placed = family("a");
+        placed.waiting_since = None;
+        let mut waiting = family("b");
+        waiting.waiting_since = Some(on()); // 0 wait points, as the placed family
+        let pool = vec![placed, waiting];
+        let ranking = rank(
+            &request(),
+            &pool,
+            on(),
+            &Weights::default(),
+            RankOptions::default(),
+        );
+        assert_eq!(
+            ranking.candidates[0].score.total,
+            ranking.candidates[1].score.total
+        );
+        assert_eq!(ids(&ranking), vec!["b", "a"]);
+    }
+
+    #[test]
+    fn excluded_families_come_with_every_failure_by_id() {
+        let mut full = family("z");
+        full.capacity = 0;
+        full.held_by_proposal = true;
+        let mut young = family("y");
+        young.age_bands = vec![AgeBand::Age0To6];
+        let pool = vec![full, family("a"), young];
+        let ranking = rank(
+            &request(),
+            &pool,
+            on(),
+            &Weights::default(),
+            RankOptions::default(),
+        );
+        assert_eq!(ids(&ranking), vec!["a"]);
+        assert_eq!(ranking.eligible, 1);
+        assert_eq!(ranking.pool_size, 3);
+        let excluded: Vec<(&str, &[HardConstraint])> = ranking
+            .excluded
+            .iter()
+            .map(|e| (e.family.id.as_str(), e.failures.as_slice()))
+            .collect();
+        assert_eq!(
+            excluded,
+            vec![
+                (
+                    "y",
+                    &[HardConstraint::AgeBand {
+                        child: Child::Requested,
+                        band: AgeBand::Age7To12
+                    }][..]
+                ),
+                (
+                    "z",
+                    &[
+                        HardConstraint::HeldByProposal,
+                        HardConstraint::Capacity { free: 0, needed: 1 }
+                    ][..]
+                ),
+            ]
+        );
+        let without = rank(
+            &request(),
+            &pool,
+            on(),
+            &Weights::default(),
+            RankOptions {
+                include_excluded: false,
+                ..RankOptions::default()
+            },
+        );
+        assert!(without.excluded.is_empty());
+        assert_eq!(ids(&without), vec!["a"]);
+    }
+
+    #[test]
+    fn top_n_is_the_head_of_the_whole_list() {
+        let pool: Vec<PoolFamily> = (0..30)
+            .map(|i| {
+                let mut f = family(&format!("f{i:02}"));
+                f.waiting_since = Some(date(2025, 1, 1) + chrono::Duration::days(i * 7 % 50));
+                f.has_earlier_experience = i % 3 == 0;
+                f
+            })
+            .collect();
+        let all = rank(
+            &request(),
+            &pool,
+            on(),
+            &Weights::default(),
+            RankOptions::default(),
+        );
+        for n in [0, 1, 5, 29, 30, 31] {
+            let top = rank(
+                &request(),
+                &pool,
+                on(),
+                &Weights::default(),
+                RankOptions {
+                    top_n: Some(n),
+                    ..RankOptions::default()
+                },
+            );
+            assert_eq!(top.candidates[..], all.candidates[..n.min(30)], "top {n}");
+            assert_eq!(top.eligible, 30);
+        }
+    }
+
+    #[test]
+    fn candidates_carry_their_distance_and_explained_components() {
+        let mut f = family("a");
+        f.position = Some(point(60.4858, 15.4371)); // Borlänge's main town
+        let pool = vec![f];
+        let ranking = rank(
+            &request(),
+            &pool,
+            on(),
+            &Weights::default(),
+            RankOptions::default(),
+        );
+        let candidate = &ranking.candidates[0];
+        assert_eq!(candidate.distance.unwrap().rounded_km(), 17);
+        let first = candidate.components()[0];
+        assert_eq!(
+            first.explain().en,
+            "The family has experience with 1 of the child's 1 need"
+        );
+    }
+
+    fn family_strategy() -> impl Strategy<Value = PoolFamily> {
+        (
+            (
+                0u32..4,
+                0u32..4,
+                proptest::sample::subsequence(AgeBand::ALL.to_vec(), 0..=3),
+            ),
+            (
+                proptest::sample::subsequence(CommissionKind::ALL.to_vec(), 0..=4),
+                0usize..4,
+            ),
+            (
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            (
+                proptest::option::of(0i64..400),
+                proptest::option::of((0i64..120, proptest::option::of(0i64..60))),
+                0i64..120,
+            ),
+            proptest::option::of((-400_000i32..400_000, -400_000i32..400_000)),
+            proptest::sample::subsequence(
+                vec![Need::Trauma, Need::SchoolProblems, Need::Disability],
+                0..=3,
+            ),
+        )
+            .prop_map(
+                |(
+                    (capacity, placed, bands),
+                    (kinds, fee),
+                    (course, earlier, left, held, listed),
+                    (waited, pause, free_from),
+                    offset,
+                    needs,
+                )| {
+                    let mut f = family("");
+                    f.capacity = capacity;
+                    f.placed_now = placed;
+                    f.age_bands = bands;
+                    f.commission_kinds = kinds;
+                    f.fee_level_rank = fee;
+                    f.basic_course_done = course;
+                    f.has_earlier_experience = earlier;
+                    f.left_pool = left;
+                    f.held_by_proposal = held;
+                    if !listed {
+                        f.home_municipality = code("2081");
+                    }
+                    f.waiting_since =
+                        waited.map(|days| date(2026, 3, 1) - chrono::Duration::days(days));
+                    f.availability = vec![available_from(
+                        date(2026, 1, 1) + chrono::Duration::days(free_from),
+                    )];
+                    if let Some((start, length)) = pause {
+                        let start = date(2026, 1, 1) + chrono::Duration::days(start);
+                        f.availability.push(AvailabilityPeriod {
+                            kind: AvailabilityKind::Paused,
+                            start,
+                            end: length.map(|days| start + chrono::Duration::days(days)),
+                        });
+                    }
+                    f.position = offset.map(|(lat, lon)| GeoPoint {
+                        latitude_microdegrees: 60_606_500 + lat,
+                        longitude_microdegrees: 15_635_500 + lon,
+                    });
+                    f.accepted_needs = needs;
+                    f
+                },
+            )
+    }
+
+    fn pool_strategy() -> impl Strategy<Value = Vec<PoolFamily>> {
+        proptest::collection::vec(family_strategy(), 0..40).prop_map(|mut pool| {
+            for (index, f) in pool.iter_mut().enumerate() {
+                f.id = format!("{index:03}");
+            }
+            pool
+        })
+    }
+
+    fn request_strategy() -> impl Strategy<Value = Request> {
+        (
+            proptest::sample::subsequence(AgeBand::ALL.to_vec(), 0..=2),
+            proptest::option::of(0u32..60),
+            any::<bool>(),
+            0usize..3,
+            0i64..120,
+        )
+            .prop_map(|(siblings, max_km, listed, max_fee, start)| {
+                let mut r = request();
+                r.sibling_age_bands = siblings;
+                r.proximity.max_distance_km = max_km;
+                if listed {
+                    r.proximity.acceptable_municipalities = vec![code("2080")];
+                }
+                r.max_fee_level_rank = max_fee;
+                r.wanted_start_date = date(2026, 1, 1) + chrono::Duration::days(start);
+                r.needs = vec![Need::Trauma, Need::Disability];
+                r
+            })
+    }
+
+    fn summary(
+        ranking: &Ranking<'_>,
+    ) -> (
+        Vec<(String, i32, usize)>,
+        Vec<(String, Vec<HardConstraint>)>,
+    ) {
+        (
+            ranking
+                .candidates
+                .iter()
+                .map(|c| (c.family.id.clone(), c.score.total, c.rank))
+                .collect(),
+            ranking
+                .excluded
+                .iter()
+                .map(|e| (e.family.id.clone(), e.failures.clone()))
+                .collect(),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_ranking_is_deterministic_and_ignores_the_pools_order(
+            pool in pool_strategy(), r in request_strategy(), seed in any::<u64>(), top in proptest::option::of(0usize..25),
+        ) {
+            let options = RankOptions { top_n: top, include_excluded: true };
+            let first = rank(&r, &pool, on(), &Weights::default(), options);
+            let again = rank(&r, &pool, on(), &Weights::default(), options);
+            prop_assert_eq!(summary(&first), summary(&again));
+            // A permutation of the pool: rotate and reverse by the seed.
+            let mut shuffled = pool.clone();
+            if !shuffled.is_empty() {
+                let len = shuffled.len();
+                shuffled.rotate_left(usize::try_from(seed).unwrap_or(0) % len);
+            }
+            if seed % 2 == 0 {
+                shuffled.reverse();
+            }
+            let permuted = rank(&r, &shuffled, on(), &Weights::default(), options);
+            prop_assert_eq!(summary(&first), summary(&permuted));
+        }
+
+        #[test]
+        fn no_family_failing_a_hard_constraint_is_ever_a_candidate(pool in pool_strategy(), r in request_strategy()) {
+            let ranking = rank(&r, &pool, on(), &Weights::default(), RankOptions::default());
+            prop_assert_eq!(ranking.candidates.len() + ranking.excluded.len(), pool.len());
+            let origin = r.origin.map(Origin::new);
+            for candidate in &ranking.candidates {
+                let mut failures = Vec::new();
+                check(&r, origin.as_ref(), candidate.family, true, &mut failures);
+                prop_assert!(failures.is_empty());
+                let f = candidate.family;
+                prop_assert!(!f.left_pool && !f.held_by_proposal);
+                prop_assert!(f.free_capacity() >= r.children());
+                prop_assert!(f.fee_level_rank <= r.max_fee_level_rank);
+            }
+            for excluded in &ranking.excluded {
+                prop_assert!(!excluded.failures.is_empty());
+            }
+            for pair in ranking.candidates.windows(2) {
+                prop_assert!(pair[0].score.total >= pair[1].score.total);
+            }
+        }
+
+        #[test]
+        fn free_capacity_never_goes_below_zero(capacity in any::<u32>(), placed in any::<u32>()) {
+            let mut f = family("a");
+            f.capacity = capacity;
+            f.placed_now = placed;
+            prop_assert_eq!(f.free_capacity(), capacity.saturating_sub(placed));
+            prop_assert!(f.free_capacity() <= capacity);
+        }
+    }
+}

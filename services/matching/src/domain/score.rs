@@ -317,3 +317,225 @@ impl Component {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::{date, family, request};
+    use crate::domain::pool::{Need, SupportKind};
+
+    const ON: fn() -> NaiveDate = || date(2026, 3, 1);
+
+    fn component(
+        family: &PoolFamily,
+        request: &Request,
+        distance: Option<Distance>,
+        kind: ComponentKind,
+    ) -> Component {
+        let score = score(request, family, distance, ON(), &Weights::default());
+        *score.components.iter().find(|c| c.kind() == kind).unwrap()
+    }
+
+    #[test]
+    fn experience_with_the_childs_needs_is_shared_out_by_needs_met() {
+        let mut f = family("a");
+        f.accepted_needs = vec![Need::Trauma, Need::SchoolProblems];
+        let mut r = request();
+        r.needs = vec![Need::Trauma, Need::SchoolProblems, Need::SubstanceUse];
+        let got = component(&f, &r, None, ComponentKind::NeedsExperience);
+        assert_eq!(got.points, 26); // 40 × 2 / 3, rounded down
+        assert_eq!(
+            got.explain().sv,
+            "Familjen har erfarenhet av 2 av barnets 3 behov"
+        );
+        assert_eq!(
+            got.explain().en,
+            "The family has experience with 2 of the child's 3 needs"
+        );
+        r.needs = vec![Need::Trauma];
+        let got = component(&f, &r, None, ComponentKind::NeedsExperience);
+        assert_eq!(got.points, 40);
+        assert_eq!(
+            got.explain().en,
+            "The family has experience with 1 of the child's 1 need"
+        );
+        r.needs = vec![];
+        let got = component(&f, &r, None, ComponentKind::NeedsExperience);
+        assert_eq!(got.points, 0);
+        assert_eq!(got.explain().en, "The child has no recorded needs");
+    }
+
+    #[test]
+    fn distance_points_fall_linearly_to_none_at_the_reference() {
+        let (f, r) = (family("a"), request());
+        let at = |metres| {
+            component(
+                &f,
+                &r,
+                Some(Distance::from_metres(metres)),
+                ComponentKind::Distance,
+            )
+        };
+        assert_eq!(at(0).points, 20);
+        assert_eq!(at(50_000).points, 10);
+        assert_eq!(at(50_001).points, 9);
+        assert_eq!(at(100_000).points, 0);
+        assert_eq!(at(400_000).points, 0);
+        assert_eq!(
+            at(17_400).explain().sv,
+            "Familjen bor 17 km från kommunens centralort"
+        );
+        let unknown = component(&f, &r, None, ComponentKind::Distance);
+        assert_eq!(unknown.points, 0);
+        assert_eq!(
+            unknown.explain().en,
+            "The distance to the municipality's main town is unknown"
+        );
+    }
+
+    #[test]
+    fn the_basic_course_and_earlier_experience() {
+        let mut f = family("a");
+        f.basic_course_done = true;
+        f.has_earlier_experience = true;
+        let r = request();
+        let course = component(&f, &r, None, ComponentKind::BasicCourse);
+        assert_eq!(
+            (course.points, course.explain().sv.as_str()),
+            (10, "Familjen har gått grundutbildningen")
+        );
+        let earlier = component(&f, &r, None, ComponentKind::EarlierExperience);
+        assert_eq!(
+            (earlier.points, earlier.explain().en.as_str()),
+            (10, "The family has been a foster home before")
+        );
+        f.basic_course_done = false;
+        f.has_earlier_experience = false;
+        assert_eq!(
+            component(&f, &r, None, ComponentKind::BasicCourse).points,
+            0
+        );
+        assert_eq!(
+            component(&f, &r, None, ComponentKind::EarlierExperience).points,
+            0
+        );
+    }
+
+    #[test]
+    fn support_the_family_needs_against_support_offered() {
+        let mut f = family("a");
+        let mut r = request();
+        f.support_needs = vec![];
+        let none = component(&f, &r, None, ComponentKind::Support);
+        assert_eq!(
+            (none.points, none.explain().en.as_str()),
+            (15, "The family needs no extra support")
+        );
+        f.support_needs = vec![SupportKind::ExtraSupervision, SupportKind::ReliefCare];
+        r.offered_support = vec![SupportKind::ExtraSupervision];
+        let half = component(&f, &r, None, ComponentKind::Support);
+        assert_eq!(half.points, 7);
+        assert_eq!(
+            half.explain().sv,
+            "Kommunens stöd täcker 1 av familjens 2 stödbehov"
+        );
+        r.offered_support = vec![SupportKind::ReliefCare, SupportKind::ExtraSupervision];
+        assert_eq!(component(&f, &r, None, ComponentKind::Support).points, 15);
+        r.offered_support = vec![];
+        assert_eq!(component(&f, &r, None, ComponentKind::Support).points, 0);
+    }
+
+    #[test]
+    fn the_wait_without_a_placement_counts_up_to_a_year() {
+        let mut f = family("a");
+        let r = request();
+        f.waiting_since = Some(ON());
+        assert_eq!(component(&f, &r, None, ComponentKind::Waiting).points, 0);
+        f.waiting_since = Some(date(2025, 12, 18)); // 73 days: a fifth of a year
+        let got = component(&f, &r, None, ComponentKind::Waiting);
+        assert_eq!(got.points, 2);
+        assert_eq!(
+            got.explain().en,
+            "The family has waited 73 days without a placement, since 2025-12-18"
+        );
+        assert_eq!(
+            got.explain().sv,
+            "Familjen har väntat på en placering i 73 dagar, sedan 2025-12-18"
+        );
+        f.waiting_since = Some(date(2025, 2, 28));
+        assert_eq!(component(&f, &r, None, ComponentKind::Waiting).points, 10);
+        f.waiting_since = Some(date(2020, 1, 1));
+        assert_eq!(component(&f, &r, None, ComponentKind::Waiting).points, 10);
+        f.waiting_since = None;
+        let placed = component(&f, &r, None, ComponentKind::Waiting);
+        assert_eq!(
+            (placed.points, placed.explain().en.as_str()),
+            (0, "A child is placed with the family now")
+        );
+        // A date after the ranking's date (bad data) counts as no wait, never negative.
+        f.waiting_since = Some(date(2026, 6, 1));
+        assert_eq!(component(&f, &r, None, ComponentKind::Waiting).points, 0);
+    }
+
+    #[test]
+    fn the_total_is_the_sum_and_the_components_read_largest_first() {
+        let f = family("a");
+        let r = request();
+        let got = score(
+            &r,
+            &f,
+            Some(Distance::from_metres(0)),
+            ON(),
+            &Weights::default(),
+        );
+        let sum: i32 = got.components.iter().map(|c| c.points).sum();
+        assert_eq!(got.total, sum);
+        // Needs 40, distance 20, course 10, support 15, earlier 0, wait 59 days → 1.
+        assert_eq!(got.total, 86);
+        let order: Vec<ComponentKind> = got.by_points().iter().map(Component::kind).collect();
+        assert_eq!(
+            order,
+            vec![
+                ComponentKind::NeedsExperience,
+                ComponentKind::Distance,
+                ComponentKind::Support,
+                ComponentKind::BasicCourse,
+                ComponentKind::Waiting,
+                ComponentKind::EarlierExperience,
+            ]
+        );
+    }
+
+    #[test]
+    fn the_weights_decide_the_points() {
+        let weights = Weights {
+            needs_experience: 0,
+            distance: 0,
+            basic_course: 7,
+            support: 0,
+            earlier_experience: 0,
+            waiting: 0,
+            ..Weights::default()
+        };
+        let got = score(&request(), &family("a"), None, ON(), &weights);
+        assert_eq!(got.total, 7);
+        let zero_reference = Weights {
+            distance_reference_km: 0,
+            waiting_reference_days: 0,
+            ..Weights::default()
+        };
+        let got = score(
+            &request(),
+            &family("a"),
+            Some(Distance::from_metres(0)),
+            ON(),
+            &zero_reference,
+        );
+        assert_eq!(
+            got.components[1].points, 0,
+            "no reference distance: no distance points"
+        );
+        assert_eq!(got.components[5].points, 0);
+    }
+}
