@@ -464,12 +464,13 @@ mod tests {
             })
     }
 
-    fn summary(
-        ranking: &Ranking<'_>,
-    ) -> (
+    /// Candidates (id, score, rank) and excluded families (id, failures).
+    type Summary = (
         Vec<(String, i32, usize)>,
         Vec<(String, Vec<HardConstraint>)>,
-    ) {
+    );
+
+    fn summary(ranking: &Ranking<'_>) -> Summary {
         (
             ranking
                 .candidates

@@ -139,3 +139,161 @@ impl Reason {
 fn days(n: i64) -> usize {
     usize::try_from(n.max(0)).unwrap_or(usize::MAX)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::date;
+    use proptest::prelude::*;
+
+    #[test]
+    fn six_months_is_the_same_day_or_the_months_last() {
+        assert_eq!(six_month_limit(date(2026, 1, 15)), Some(date(2026, 7, 15)));
+        assert_eq!(six_month_limit(date(2025, 8, 31)), Some(date(2026, 2, 28)));
+        assert_eq!(
+            six_month_limit(date(2027, 8, 31)),
+            Some(date(2028, 2, 29)),
+            "leap year"
+        );
+        assert_eq!(six_month_limit(date(2027, 8, 29)), Some(date(2028, 2, 29)));
+        assert_eq!(six_month_limit(date(2025, 8, 29)), Some(date(2026, 2, 28)));
+        assert_eq!(six_month_limit(date(2025, 12, 31)), Some(date(2026, 6, 30)));
+        assert_eq!(six_month_limit(date(2026, 3, 31)), Some(date(2026, 9, 30)));
+        assert_eq!(six_month_limit(date(2025, 9, 30)), Some(date(2026, 3, 30)));
+    }
+
+    fn open(
+        id: &str,
+        urgency: Urgency,
+        opened_on: NaiveDate,
+        since: Option<NaiveDate>,
+    ) -> OpenRequest {
+        OpenRequest {
+            id: id.to_owned(),
+            urgency,
+            opened_on,
+            in_emergency_home_since: since,
+        }
+    }
+
+    #[test]
+    fn acute_first_then_the_emergency_home_limit_then_the_age() {
+        let today = date(2026, 3, 1);
+        let requests = vec![
+            open("old", Urgency::Planned, date(2025, 11, 1), None),
+            open("newer", Urgency::Soon, date(2026, 2, 1), None),
+            open(
+                "limit-far",
+                Urgency::Planned,
+                date(2026, 2, 20),
+                Some(date(2026, 1, 10)),
+            ),
+            open(
+                "limit-near",
+                Urgency::Soon,
+                date(2026, 2, 25),
+                Some(date(2025, 9, 20)),
+            ),
+            open(
+                "limit-passed",
+                Urgency::Planned,
+                date(2026, 2, 26),
+                Some(date(2025, 8, 31)),
+            ),
+            open("acute-new", Urgency::Acute, date(2026, 2, 28), None),
+            open(
+                "acute-old",
+                Urgency::Acute,
+                date(2026, 2, 27),
+                Some(date(2026, 2, 27)),
+            ),
+        ];
+        let list = order(&requests, today);
+        let ids: Vec<&str> = list.iter().map(|item| item.request.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "acute-old",
+                "acute-new",
+                "limit-passed",
+                "limit-near",
+                "limit-far",
+                "old",
+                "newer"
+            ]
+        );
+        assert_eq!(
+            list[2].reason,
+            Reason::EmergencyHome {
+                limit: date(2026, 2, 28),
+                days_left: -1
+            }
+        );
+        let explained: Vec<Sentence> = list.iter().map(|item| item.reason.explain()).collect();
+        assert_eq!(
+            [
+                explained[2].en.as_str(),
+                explained[3].sv.as_str(),
+                explained[0].sv.as_str(),
+                explained[5].en.as_str(),
+            ],
+            [
+                "The child lives in an emergency home; the six-month limit 2026-02-28 passed 1 day ago",
+                "Barnet bor i jourhem; sexmånadersgränsen är 2026-03-20, om 19 dagar",
+                "Akut: barnet behöver ett hem inom några dagar (öppnad för 2 dagar sedan)",
+                "The request was opened 120 days ago",
+            ]
+        );
+    }
+
+    #[test]
+    fn on_the_limit_day_no_days_are_left() {
+        let requests = vec![open(
+            "a",
+            Urgency::Planned,
+            date(2026, 1, 1),
+            Some(date(2025, 8, 31)),
+        )];
+        let list = order(&requests, date(2026, 2, 28));
+        assert_eq!(
+            list[0].reason,
+            Reason::EmergencyHome {
+                limit: date(2026, 2, 28),
+                days_left: 0
+            }
+        );
+        assert_eq!(
+            list[0].reason.explain().en,
+            "The child lives in an emergency home; the six-month limit is 2026-02-28, in 0 days"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_order_is_total_and_ignores_the_input_order(
+            raw in proptest::collection::vec((0u8..3, 0i64..300, proptest::option::of(0i64..300)), 0..30),
+        ) {
+            let today = date(2026, 6, 1);
+            let urgency = [Urgency::Acute, Urgency::Soon, Urgency::Planned];
+            let requests: Vec<OpenRequest> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, (u, opened, since))| open(
+                    &format!("r{i:02}"),
+                    urgency[usize::from(*u)],
+                    today - chrono::Duration::days(*opened),
+                    since.map(|days| today - chrono::Duration::days(days)),
+                ))
+                .collect();
+            let mut reversed = requests.clone();
+            reversed.reverse();
+            let ids = |list: Vec<WorkItem<'_>>| list.iter().map(|i| i.request.id.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(ids(order(&requests, today)), ids(order(&reversed, today)));
+            // Every acute request stands before every other.
+            let list = order(&requests, today);
+            let first_other = list.iter().position(|i| i.request.urgency != Urgency::Acute).unwrap_or(list.len());
+            prop_assert!(list[first_other..].iter().all(|i| i.request.urgency != Urgency::Acute));
+        }
+    }
+}
