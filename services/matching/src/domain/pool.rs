@@ -6,45 +6,7 @@ use chrono::NaiveDate;
 use hearth_county::{County, GeoPoint};
 use hearth_domain::{AgeBand, CommissionKind, MunicipalityCode};
 
-/// A need of a child that a family may have experience with and be able to meet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Need {
-    /// Beteendeproblem.
-    BehaviouralProblems,
-    /// Missbruk.
-    SubstanceUse,
-    /// Kriminalitet.
-    Criminality,
-    /// Trauma.
-    Trauma,
-    /// Funktionsnedsättning.
-    Disability,
-    /// Neuropsykiatrisk diagnos (ADHD, autism).
-    Neuropsychiatric,
-    /// Skolproblem.
-    SchoolProblems,
-    /// Psykisk ohälsa.
-    MentalHealth,
-    /// Annat, described in free text beside it.
-    Other,
-}
-
-/// A kind of support a municipality offers a home, or that a family says it will need.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SupportKind {
-    /// Extra handledning.
-    ExtraSupervision,
-    /// Avlastning.
-    ReliefCare,
-    /// Stöd från behandlingsteam.
-    TreatmentSupport,
-    /// Stöd i skolan.
-    SchoolSupport,
-    /// Ersättning för förlorad arbetsinkomst.
-    LossOfIncomeCompensation,
-    /// Annat.
-    Other,
-}
+pub use hearth_domain::{Need, SupportKind};
 
 /// How soon a placement is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -181,6 +181,17 @@ mod tests {
         date(2026, 3, 1)
     }
 
+    /// The request of the fixtures on 1 March with the default weights and options.
+    fn ranked(pool: &[PoolFamily]) -> Ranking<'_> {
+        rank(
+            &request(),
+            pool,
+            on(),
+            &Weights::default(),
+            RankOptions::default(),
+        )
+    }
+
     fn ids<'a>(ranking: &'a Ranking<'_>) -> Vec<&'a str> {
         ranking
             .candidates
@@ -207,13 +218,7 @@ mod tests {
             experienced,
             not_waiting,
         ];
-        let ranking = rank(
-            &request(),
-            &pool,
-            on(),
-            &Weights::default(),
-            RankOptions::default(),
-        );
+        let ranking = ranked(&pool);
         let scores: Vec<i32> = ranking.candidates.iter().map(|c| c.score.total).collect();
         assert_eq!(ids(&ranking), vec!["d", "c", "a", "b", "0"], "{scores:?}");
         assert_eq!(
@@ -235,13 +240,7 @@ mod tests {
         let mut waiting = family("b");
         waiting.waiting_since = Some(on()); // 0 wait points, as the placed family
         let pool = vec![placed, waiting];
-        let ranking = rank(
-            &request(),
-            &pool,
-            on(),
-            &Weights::default(),
-            RankOptions::default(),
-        );
+        let ranking = ranked(&pool);
         assert_eq!(
             ranking.candidates[0].score.total,
             ranking.candidates[1].score.total
@@ -257,13 +256,7 @@ mod tests {
         let mut young = family("y");
         young.age_bands = vec![AgeBand::Age0To6];
         let pool = vec![full, family("a"), young];
-        let ranking = rank(
-            &request(),
-            &pool,
-            on(),
-            &Weights::default(),
-            RankOptions::default(),
-        );
+        let ranking = ranked(&pool);
         assert_eq!(ids(&ranking), vec!["a"]);
         assert_eq!(ranking.eligible, 1);
         assert_eq!(ranking.pool_size, 3);
@@ -315,13 +308,7 @@ mod tests {
                 f
             })
             .collect();
-        let all = rank(
-            &request(),
-            &pool,
-            on(),
-            &Weights::default(),
-            RankOptions::default(),
-        );
+        let all = ranked(&pool);
         for n in [0, 1, 5, 29, 30, 31] {
             let top = rank(
                 &request(),
@@ -343,13 +330,7 @@ mod tests {
         let mut f = family("a");
         f.position = Some(point(60.4858, 15.4371)); // Borlänge's main town
         let pool = vec![f];
-        let ranking = rank(
-            &request(),
-            &pool,
-            on(),
-            &Weights::default(),
-            RankOptions::default(),
-        );
+        let ranking = ranked(&pool);
         let candidate = &ranking.candidates[0];
         assert_eq!(candidate.distance.unwrap().rounded_km(), 17);
         let first = candidate.components()[0];
