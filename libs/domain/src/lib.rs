@@ -1,5 +1,5 @@
 //! Hearth's shared domain value types: county and municipality codes, money in öre, age bands,
-//! commission kinds, personal identity numbers, the clock, ids, and the violations a check
+//! commission kinds, children's needs and kinds of support, personal identity numbers, the clock, ids, and the violations a check
 //! collects.
 //!
 //! Pure values, no I/O. Each type's constructor validates ("parse, don't validate"): code that
@@ -14,6 +14,7 @@ mod county_slug;
 mod id;
 mod money;
 mod municipality_code;
+mod needs;
 mod personal_identity_number;
 pub mod stockholm;
 mod violations;
@@ -26,5 +27,6 @@ pub use county_slug::{CountySlug, CountySlugError};
 pub use id::new_id;
 pub use money::{Money, MoneyError};
 pub use municipality_code::{MunicipalityCode, MunicipalityCodeError};
+pub use needs::{Need, SupportKind};
 pub use personal_identity_number::{PersonalIdentityNumber, PersonalIdentityNumberError};
 pub use violations::{FieldViolation, Invalid, Violations};

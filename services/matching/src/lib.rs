@@ -5,6 +5,7 @@
 //! the wiring. RPCs that are not built yet answer `Unimplemented` (the generated default).
 
 mod api;
+pub mod domain;
 pub mod store;
 
 use hearth_proto::matching::v1::matching_service_server::MatchingServiceServer;

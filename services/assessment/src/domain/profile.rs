@@ -5,35 +5,13 @@ use chrono::NaiveDate;
 use hearth_county::County;
 use hearth_domain::{AgeBand, CommissionKind, MunicipalityCode, Violations};
 
+/// The vocabulary of needs and support is shared with matching (`hearth_domain`).
+pub use hearth_domain::{Need, SupportKind};
+
 /// The longest display name.
 pub const MAX_DISPLAY_NAME: usize = 120;
 /// The most children a family can be approved for at once.
 pub const MAX_CAPACITY: u32 = 10;
-
-/// A need of a child that a family may be judged able to meet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Need {
-    BehaviouralProblems,
-    SubstanceUse,
-    Criminality,
-    Trauma,
-    Disability,
-    Neuropsychiatric,
-    SchoolProblems,
-    MentalHealth,
-    Other,
-}
-
-/// Support a family says it will need.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SupportKind {
-    ExtraSupervision,
-    ReliefCare,
-    TreatmentSupport,
-    SchoolSupport,
-    LossOfIncomeCompensation,
-    Other,
-}
 
 /// What a family is in an availability period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
