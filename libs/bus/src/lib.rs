@@ -54,4 +54,4 @@ pub use nats::{NatsAuth, NatsBus, NatsConfig};
 pub use outbox::{Backlog, DEFAULT_RETENTION, MAX_ENVELOPE_BYTES, Outbox};
 pub use relay::{OutboxRelay, RelayConfig, RelayNotifier, RelayPass};
 pub use subject::CountySubjects;
-pub use subscription::{EventHandler, HandlerError, RetryPolicy, Subscription};
+pub use subscription::{EventHandler, HandlerError, RetryPolicy, Subscription, decode_payload};

@@ -52,6 +52,30 @@ pub enum HandlerError {
     Permanent(String),
 }
 
+/// The payload of `event` decoded as `M`, which must be of `payload_type` (its full name,
+/// e.g. `hearth.events.v1.FamilyApproved`): a missing, mistyped or undecodable payload cannot
+/// get better, so it is a permanent error.
+pub fn decode_payload<M: prost::Message + Default>(
+    event: &EventEnvelope,
+    payload_type: &str,
+) -> Result<M, HandlerError> {
+    let Some(payload) = &event.payload else {
+        return Err(HandlerError::Permanent(format!(
+            "{} without a payload",
+            event.event_type
+        )));
+    };
+    let found = crate::envelope::payload_type_name(payload);
+    if found != payload_type {
+        return Err(HandlerError::Permanent(format!(
+            "{} with payload {found}",
+            event.event_type
+        )));
+    }
+    M::decode(payload.value.as_slice())
+        .map_err(|error| HandlerError::Permanent(format!("undecodable {payload_type}: {error}")))
+}
+
 impl From<DbErr> for HandlerError {
     /// Database errors are worth retrying: most are contention or a connection lost.
     fn from(error: DbErr) -> Self {

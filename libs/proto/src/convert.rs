@@ -4,7 +4,9 @@
 
 use crate::common::v1 as pb;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use hearth_domain::{AgeBand, CommissionKind, MunicipalityCode, MunicipalityCodeError};
+use hearth_domain::{
+    AgeBand, CommissionKind, MunicipalityCode, MunicipalityCodeError, Need, SupportKind,
+};
 
 /// The domain age band of a wire value; `None` for unspecified or unknown.
 pub fn age_band(value: i32) -> Option<AgeBand> {
@@ -43,6 +45,62 @@ pub fn commission_kind_to_proto(kind: CommissionKind) -> pb::CommissionKind {
         CommissionKind::EmergencyHome => pb::CommissionKind::EmergencyHome,
         CommissionKind::ContactFamily => pb::CommissionKind::ContactFamily,
         CommissionKind::NetworkHome => pb::CommissionKind::NetworkHome,
+    }
+}
+
+/// The wire value of a domain need.
+pub fn need_to_proto(need: Need) -> pb::Need {
+    match need {
+        Need::BehaviouralProblems => pb::Need::BehaviouralProblems,
+        Need::SubstanceUse => pb::Need::SubstanceUse,
+        Need::Criminality => pb::Need::Criminality,
+        Need::Trauma => pb::Need::Trauma,
+        Need::Disability => pb::Need::Disability,
+        Need::Neuropsychiatric => pb::Need::Neuropsychiatric,
+        Need::SchoolProblems => pb::Need::SchoolProblems,
+        Need::MentalHealth => pb::Need::MentalHealth,
+        Need::Other => pb::Need::Other,
+    }
+}
+
+/// The need of a wire value; `None` for unspecified or unknown.
+pub fn need(value: i32) -> Option<Need> {
+    match pb::Need::try_from(value).ok()? {
+        pb::Need::Unspecified => None,
+        pb::Need::BehaviouralProblems => Some(Need::BehaviouralProblems),
+        pb::Need::SubstanceUse => Some(Need::SubstanceUse),
+        pb::Need::Criminality => Some(Need::Criminality),
+        pb::Need::Trauma => Some(Need::Trauma),
+        pb::Need::Disability => Some(Need::Disability),
+        pb::Need::Neuropsychiatric => Some(Need::Neuropsychiatric),
+        pb::Need::SchoolProblems => Some(Need::SchoolProblems),
+        pb::Need::MentalHealth => Some(Need::MentalHealth),
+        pb::Need::Other => Some(Need::Other),
+    }
+}
+
+/// The wire value of a domain support kind.
+pub fn support_kind_to_proto(kind: SupportKind) -> pb::SupportKind {
+    match kind {
+        SupportKind::ExtraSupervision => pb::SupportKind::ExtraSupervision,
+        SupportKind::ReliefCare => pb::SupportKind::ReliefCare,
+        SupportKind::TreatmentSupport => pb::SupportKind::TreatmentSupport,
+        SupportKind::SchoolSupport => pb::SupportKind::SchoolSupport,
+        SupportKind::LossOfIncomeCompensation => pb::SupportKind::LossOfIncomeCompensation,
+        SupportKind::Other => pb::SupportKind::Other,
+    }
+}
+
+/// The support kind of a wire value; `None` for unspecified or unknown.
+pub fn support_kind(value: i32) -> Option<SupportKind> {
+    match pb::SupportKind::try_from(value).ok()? {
+        pb::SupportKind::Unspecified => None,
+        pb::SupportKind::ExtraSupervision => Some(SupportKind::ExtraSupervision),
+        pb::SupportKind::ReliefCare => Some(SupportKind::ReliefCare),
+        pb::SupportKind::TreatmentSupport => Some(SupportKind::TreatmentSupport),
+        pb::SupportKind::SchoolSupport => Some(SupportKind::SchoolSupport),
+        pb::SupportKind::LossOfIncomeCompensation => Some(SupportKind::LossOfIncomeCompensation),
+        pb::SupportKind::Other => Some(SupportKind::Other),
     }
 }
 

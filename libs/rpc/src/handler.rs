@@ -357,6 +357,19 @@ pub async fn publish<C: ConnectionTrait, M: Message>(
     Ok(())
 }
 
+/// An event handler's view of a service error: an unavailable backend, a conflict or a missing
+/// earlier event may get better (retry); a broken rule or bad data cannot (dead-letter).
+pub fn handler_error(error: ServiceError) -> hearth_bus::HandlerError {
+    use hearth_bus::HandlerError;
+    match error {
+        ServiceError::Unavailable(message) | ServiceError::Aborted { message, .. } => {
+            HandlerError::Retry(message)
+        }
+        ServiceError::NotFound { .. } => HandlerError::Retry(error.to_string()),
+        other => HandlerError::Permanent(other.to_string()),
+    }
+}
+
 /// Whether a database error is a unique-key violation (a concurrent duplicate).
 pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
     matches!(

@@ -5,47 +5,14 @@
 //! is in `published`.
 
 use crate::app::{cases, profiles};
-use hearth_bus::{EventEnvelope, EventHandler, HandlerError, payload_type_name};
+use hearth_bus::{EventEnvelope, EventHandler, HandlerError, decode_payload as payload};
 use hearth_proto::events::v1::{
     InterestRegistered, InterestRegistrationUpdated, InterestRegistrationWithdrawn,
     TrainingCompleted,
 };
-use hearth_rpc::{ServiceContext, ServiceError};
-use prost::Message;
+use hearth_rpc::ServiceContext;
+use hearth_rpc::handler::handler_error;
 use sea_orm::DatabaseTransaction;
-
-/// The payload of `event`, which must be of `payload_type`.
-fn payload<M: Message + Default>(
-    event: &EventEnvelope,
-    payload_type: &str,
-) -> Result<M, HandlerError> {
-    let Some(payload) = &event.payload else {
-        return Err(HandlerError::Permanent(format!(
-            "{} without a payload",
-            event.event_type
-        )));
-    };
-    if payload_type_name(payload) != payload_type {
-        return Err(HandlerError::Permanent(format!(
-            "{} with payload {}",
-            event.event_type,
-            payload_type_name(payload)
-        )));
-    }
-    M::decode(payload.value.as_slice())
-        .map_err(|error| HandlerError::Permanent(format!("undecodable {payload_type}: {error}")))
-}
-
-/// A handler's view of a service error: a broken rule or bad data cannot get better.
-fn handler_error(error: ServiceError) -> HandlerError {
-    match error {
-        ServiceError::Unavailable(message) | ServiceError::Aborted { message, .. } => {
-            HandlerError::Retry(message)
-        }
-        ServiceError::NotFound { .. } => HandlerError::Retry(error.to_string()),
-        other => HandlerError::Permanent(other.to_string()),
-    }
-}
 
 /// Applies `interest.registered`, `interest.updated` and `interest.withdrawn` from intake.
 pub struct InterestHandler {

@@ -1,15 +1,21 @@
 //! Matching: the pool of approved families, candidate lists, proposals and placements.
 //!
-//! Layout (the same in every service): `api.rs` is the gRPC adapter, `domain/` the pure rules,
-//! `store/` the entities, queries and migrations, `events.rs` the event handlers, and this file
+//! Layout (the same in every service): `api/` is the gRPC adapter, `events.rs` the event
+//! handlers, both calling `app/` (the read models of the pool and the open requests, and their
+//! conversion to the rules' types), which works with `domain/` (the pure rules), `store/`
+//! (entities and migrations) and `published.rs` (the events matching publishes); this file is
 //! the wiring. RPCs that are not built yet answer `Unimplemented` (the generated default).
 
 mod api;
+pub mod app;
 pub mod domain;
+mod events;
+mod published;
 pub mod store;
 
 use hearth_proto::matching::v1::matching_service_server::MatchingServiceServer;
-use hearth_rpc::{HearthService, ServiceContext};
+use hearth_rpc::{HearthService, ServiceContext, Subscription};
+use std::sync::Arc;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 
@@ -29,5 +35,25 @@ impl HearthService for Matching {
         routes.add_service(MatchingServiceServer::new(api::MatchingApi::new(
             ctx.clone(),
         )));
+    }
+
+    fn subscriptions(&self, ctx: &ServiceContext) -> Vec<Subscription> {
+        vec![
+            Subscription {
+                name: "families",
+                subject_pattern: "family.*",
+                handler: Arc::new(events::FamilyHandler::new(ctx.clone())),
+            },
+            Subscription {
+                name: "requests",
+                subject_pattern: "request.*",
+                handler: Arc::new(events::RequestHandler::new(ctx.clone())),
+            },
+            Subscription {
+                name: "training",
+                subject_pattern: "training.completed",
+                handler: Arc::new(events::TrainingHandler::new(ctx.clone())),
+            },
+        ]
     }
 }

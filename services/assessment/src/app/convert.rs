@@ -5,8 +5,7 @@
 
 use crate::domain::checks::{CheckOutcome, Register};
 use crate::domain::profile::{
-    AvailabilityKind, AvailabilityPeriod, GeoPoint, Location, Need, ProfileDraft, ProfileFacts,
-    SupportKind,
+    AvailabilityKind, AvailabilityPeriod, GeoPoint, Location, ProfileDraft, ProfileFacts,
 };
 use crate::domain::stage::Outcome;
 use chrono::NaiveDate;
@@ -74,61 +73,11 @@ pub fn check_outcome_from_proto(value: i32) -> Option<CheckOutcome> {
     }
 }
 
-pub fn need_to_proto(need: Need) -> common::Need {
-    match need {
-        Need::BehaviouralProblems => common::Need::BehaviouralProblems,
-        Need::SubstanceUse => common::Need::SubstanceUse,
-        Need::Criminality => common::Need::Criminality,
-        Need::Trauma => common::Need::Trauma,
-        Need::Disability => common::Need::Disability,
-        Need::Neuropsychiatric => common::Need::Neuropsychiatric,
-        Need::SchoolProblems => common::Need::SchoolProblems,
-        Need::MentalHealth => common::Need::MentalHealth,
-        Need::Other => common::Need::Other,
-    }
-}
-
-/// The need of a wire value; `None` for unspecified or unknown.
-pub fn need_from_proto(value: i32) -> Option<Need> {
-    match common::Need::try_from(value).ok()? {
-        common::Need::Unspecified => None,
-        common::Need::BehaviouralProblems => Some(Need::BehaviouralProblems),
-        common::Need::SubstanceUse => Some(Need::SubstanceUse),
-        common::Need::Criminality => Some(Need::Criminality),
-        common::Need::Trauma => Some(Need::Trauma),
-        common::Need::Disability => Some(Need::Disability),
-        common::Need::Neuropsychiatric => Some(Need::Neuropsychiatric),
-        common::Need::SchoolProblems => Some(Need::SchoolProblems),
-        common::Need::MentalHealth => Some(Need::MentalHealth),
-        common::Need::Other => Some(Need::Other),
-    }
-}
-
-pub fn support_kind_to_proto(kind: SupportKind) -> common::SupportKind {
-    match kind {
-        SupportKind::ExtraSupervision => common::SupportKind::ExtraSupervision,
-        SupportKind::ReliefCare => common::SupportKind::ReliefCare,
-        SupportKind::TreatmentSupport => common::SupportKind::TreatmentSupport,
-        SupportKind::SchoolSupport => common::SupportKind::SchoolSupport,
-        SupportKind::LossOfIncomeCompensation => common::SupportKind::LossOfIncomeCompensation,
-        SupportKind::Other => common::SupportKind::Other,
-    }
-}
-
-/// The support kind of a wire value; `None` for unspecified or unknown.
-pub fn support_kind_from_proto(value: i32) -> Option<SupportKind> {
-    match common::SupportKind::try_from(value).ok()? {
-        common::SupportKind::Unspecified => None,
-        common::SupportKind::ExtraSupervision => Some(SupportKind::ExtraSupervision),
-        common::SupportKind::ReliefCare => Some(SupportKind::ReliefCare),
-        common::SupportKind::TreatmentSupport => Some(SupportKind::TreatmentSupport),
-        common::SupportKind::SchoolSupport => Some(SupportKind::SchoolSupport),
-        common::SupportKind::LossOfIncomeCompensation => {
-            Some(SupportKind::LossOfIncomeCompensation)
-        }
-        common::SupportKind::Other => Some(SupportKind::Other),
-    }
-}
+// The needs and support kinds are the shared vocabulary (matching converts them too).
+pub use hearth_proto::convert::{
+    need as need_from_proto, need_to_proto, support_kind as support_kind_from_proto,
+    support_kind_to_proto,
+};
 
 pub fn availability_kind_to_proto(kind: AvailabilityKind) -> common::AvailabilityKind {
     match kind {

@@ -1,4 +1,9 @@
-//! The matching service's data: its migrations (and, as the service grows, entities and queries).
+//! The matching service's data: its migrations and entities — the read models of the pool
+//! (`matching_family`, from `family.*` and `training.completed`) and of the open placement
+//! requests (`matching_request`, from `request.*`).
+
+pub mod entities;
+mod migrations;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -9,7 +14,8 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        // The service's own migrations go after the platform's.
-        hearth_rpc::platform_migrations()
+        let mut migrations = hearth_rpc::platform_migrations();
+        migrations.extend(migrations::migrations());
+        migrations
     }
 }
