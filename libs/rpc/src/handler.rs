@@ -141,6 +141,7 @@ crate::list_requests!(
     hearth_proto::allocation::v1::ListMembersRequest,
     hearth_proto::allocation::v1::ListAllocationRunsRequest,
     hearth_proto::allocation::v1::ListInvoicesRequest,
+    hearth_proto::matching::v1::ListCandidatesRequest,
 );
 
 /// A list's page sizes: what page size 0 means, and the largest page served.
