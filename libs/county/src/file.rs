@@ -1,6 +1,9 @@
 //! The county file's TOML form and its validation into the domain types.
 
-use crate::{AssessmentSettings, CountyError, District, FeeLevel, GeoPoint, Member, PriorityRule};
+use crate::{
+    AssessmentSettings, CountyError, District, FeeLevel, GeoPoint, MatchingSettings, Member,
+    PriorityRule, ScoreWeights,
+};
 use chrono::NaiveDate;
 use hearth_domain::{CountyCode, MunicipalityCode};
 use serde::Deserialize;
@@ -17,6 +20,7 @@ struct CountyFile {
     #[serde(default)]
     fee_levels: Vec<FeeLevelEntry>,
     assessment: Option<AssessmentEntry>,
+    matching: Option<MatchingEntry>,
 }
 
 /// `[assessment]`: every key optional, defaults from [`AssessmentSettings::default`].
@@ -28,6 +32,26 @@ struct AssessmentEntry {
     priority: Option<Vec<String>>,
 }
 
+/// `[matching]`: every key optional, defaults from [`MatchingSettings::default`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchingEntry {
+    answer_days: Option<i64>,
+    weights: Option<WeightsEntry>,
+}
+
+/// `[matching.weights]`: one optional integer per score component.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightsEntry {
+    needs_experience: Option<i64>,
+    distance: Option<i64>,
+    basic_course: Option<i64>,
+    support: Option<i64>,
+    earlier_experience: Option<i64>,
+    waiting: Option<i64>,
+}
+
 /// What a county file holds, validated.
 pub(crate) struct Parsed {
     /// The county the file describes: its `scb_code`, or its members'.
@@ -37,6 +61,7 @@ pub(crate) struct Parsed {
     pub members: Vec<Member>,
     pub fee_levels: Vec<FeeLevel>,
     pub assessment: AssessmentSettings,
+    pub matching: MatchingSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,12 +262,17 @@ pub(crate) fn parse(
         None => AssessmentSettings::default(),
         Some(entry) => parse_assessment(entry).map_err(|(key, message)| invalid(key, message))?,
     };
+    let matching = match raw.matching {
+        None => MatchingSettings::default(),
+        Some(entry) => parse_matching(entry).map_err(|(key, message)| invalid(key, message))?,
+    };
     Ok(Parsed {
         code: county,
         name,
         members,
         fee_levels,
         assessment,
+        matching,
     })
 }
 
@@ -296,6 +326,69 @@ fn parse_assessment(entry: AssessmentEntry) -> Result<AssessmentSettings, (Strin
         time_limit_days,
         retention_days,
         priority,
+    })
+}
+
+fn parse_matching(entry: MatchingEntry) -> Result<MatchingSettings, (String, String)> {
+    // A whole number within `range`, or `default` when the key is absent.
+    let bounded = |value: Option<i64>,
+                   key: &str,
+                   range: std::ops::RangeInclusive<u32>,
+                   unit: &str,
+                   default: u32| match value {
+        None => Ok(default),
+        Some(number) => u32::try_from(number)
+            .ok()
+            .filter(|number| range.contains(number))
+            .ok_or_else(|| {
+                (
+                    format!("matching.{key}"),
+                    format!(
+                        "must be {} to {}{unit} (got {number})",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    };
+    let defaults = MatchingSettings::default();
+    let answer_days = bounded(
+        entry.answer_days,
+        "answer_days",
+        MatchingSettings::ANSWER_DAYS,
+        " days",
+        defaults.answer_days,
+    )?;
+    let given = entry.weights.unwrap_or_default();
+    let weight = |value: Option<i64>, name: &str, default: u32| {
+        bounded(
+            value,
+            &format!("weights.{name}"),
+            MatchingSettings::WEIGHT,
+            " points",
+            default,
+        )
+    };
+    let fallback = defaults.weights;
+    let weights = ScoreWeights {
+        needs_experience: weight(
+            given.needs_experience,
+            "needs_experience",
+            fallback.needs_experience,
+        )?,
+        distance: weight(given.distance, "distance", fallback.distance)?,
+        basic_course: weight(given.basic_course, "basic_course", fallback.basic_course)?,
+        support: weight(given.support, "support", fallback.support)?,
+        earlier_experience: weight(
+            given.earlier_experience,
+            "earlier_experience",
+            fallback.earlier_experience,
+        )?,
+        waiting: weight(given.waiting, "waiting", fallback.waiting)?,
+    };
+    Ok(MatchingSettings {
+        answer_days,
+        weights,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The county's shape: its member municipalities (with districts, sub-regions, membership
-//! periods and main towns), its fee levels and its assessment settings (priority list, time
-//! limit, retention), read from the county file.
+//! periods and main towns), its fee levels, its assessment settings (priority list, time
+//! limit, retention) and its matching settings (answer window, ranking weights), read from the
+//! county file.
 //!
 //! The county file is the one source of this shape for every service
 //! (docs/design.md#the-county-file). A deployment names it with `county.file`; without one, the
@@ -10,10 +11,12 @@
 
 mod assessment;
 mod file;
+mod matching;
 
 pub use assessment::{AssessmentSettings, FamilyOpenness, PriorityRule};
 use chrono::NaiveDate;
 use hearth_domain::{CountyCode, CountySlug, MunicipalityCode};
+pub use matching::{MatchingSettings, ScoreWeights};
 use std::path::Path;
 
 pub use file::parse_decimal_degrees;
@@ -36,6 +39,7 @@ pub struct County {
     members: Vec<Member>,
     fee_levels: Vec<FeeLevel>,
     assessment: AssessmentSettings,
+    matching: MatchingSettings,
 }
 
 /// A member municipality of the county's unit.
@@ -265,6 +269,7 @@ impl County {
             members: parsed.members,
             fee_levels: parsed.fee_levels,
             assessment: parsed.assessment,
+            matching: parsed.matching,
         })
     }
 
@@ -361,6 +366,12 @@ impl County {
     /// without approval (`[assessment]`; defaults when the file has no such section).
     pub fn assessment(&self) -> &AssessmentSettings {
         &self.assessment
+    }
+
+    /// The matching settings: answer window and ranking weights (`[matching]`; defaults for
+    /// what the file leaves out).
+    pub fn matching(&self) -> &MatchingSettings {
+        &self.matching
     }
 
     /// Where a fee level stands in the order (0 is the lowest), for "at most this level".

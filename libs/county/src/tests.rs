@@ -309,3 +309,87 @@ fn the_code_and_name_come_from_the_file_unless_the_settings_say_them() {
     .to_string();
     assert!(error.contains("`scb_code` is 20"), "{error}");
 }
+
+#[test]
+fn matching_settings_default_and_parse() {
+    let without = parse_dalarna("[[members]]\ncode = \"2080\"\nname = \"Falun\"").unwrap();
+    assert_eq!(without.matching(), &MatchingSettings::default());
+    assert_eq!(without.matching().answer_days, 14);
+    assert_eq!(without.matching().weights.needs_experience, 40);
+    // The built-in files leave the section out.
+    assert_eq!(County::dalarna().matching(), &MatchingSettings::default());
+    assert_eq!(jonkoping().matching(), &MatchingSettings::default());
+
+    let with = parse_dalarna(
+        r#"
+[[members]]
+code = "2080"
+name = "Falun"
+
+[matching]
+answer_days = 21
+
+[matching.weights]
+needs_experience = 60
+waiting = 0
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        with.matching(),
+        &MatchingSettings {
+            answer_days: 21,
+            weights: ScoreWeights {
+                needs_experience: 60,
+                waiting: 0,
+                ..ScoreWeights::default()
+            },
+        }
+    );
+    // Weights alone keep the default window; the bounds are accepted.
+    let weights_only = parse_dalarna(
+        "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n[matching.weights]\ndistance = 1000\n[matching]\nanswer_days = 60",
+    )
+    .unwrap();
+    assert_eq!(weights_only.matching().weights.distance, 1000);
+    assert_eq!(weights_only.matching().answer_days, 60);
+}
+
+#[test]
+fn bad_matching_settings_name_the_key() {
+    let falun = "[[members]]\ncode = \"2080\"\nname = \"Falun\"\n";
+    let mut cases: Vec<(String, String)> = [
+        (
+            "[matching]\nanswer_days = 0",
+            "`matching.answer_days` must be 1 to 60 days (got 0)",
+        ),
+        (
+            "[matching]\nanswer_days = 61",
+            "`matching.answer_days` must be 1 to 60 days (got 61)",
+        ),
+        ("[matching]\nanswer_days = -3", "`matching.answer_days`"),
+        (
+            "[matching]\nanswer_window = 14",
+            "unknown field `answer_window`",
+        ),
+        ("[matching.weights]\nwait = 5", "unknown field `wait`"),
+        ("[matching.weights]\ndistance = \"20\"", "invalid type"),
+    ]
+    .iter()
+    .map(|(text, expected)| ((*text).to_owned(), (*expected).to_owned()))
+    .collect();
+    for name in ScoreWeights::NAMES {
+        for bad in ["1001", "-1"] {
+            cases.push((
+                format!("[matching.weights]\n{name} = {bad}"),
+                format!("`matching.weights.{name}` must be 0 to 1000 points (got {bad})"),
+            ));
+        }
+    }
+    for (section, expected) in cases {
+        let text = format!("{falun}{section}");
+        let error = parse_dalarna(&text).unwrap_err().to_string();
+        assert!(error.contains(&expected), "{text:?} gave {error}");
+        assert!(error.contains("test.toml"), "{error}");
+    }
+}

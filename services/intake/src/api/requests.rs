@@ -11,7 +11,6 @@ use crate::published;
 use crate::store::entities::{placement_request as row, placement_request_version as version_row};
 use hearth_audit::AuditAction;
 use hearth_auth::MunicipalityScope;
-use hearth_domain::AgeBand;
 use hearth_proto::convert;
 use hearth_proto::events::v1::{
     PlacementRequestFacts, PlacementRequestOpened, PlacementRequestUpdated,
@@ -487,13 +486,11 @@ hearth_rpc::listed_by_creation!(row::Model);
 /// What matching and followup learn of a request: never the case reference or free text.
 fn facts(draft: &RequestDraft) -> PlacementRequestFacts {
     let content = &draft.content;
-    let start_year = content.wanted_start_date.map_or(0, |date| date.year);
-    let sibling_age_bands = content
-        .sibling_birth_years
+    // The check gave every sibling a band (or refused the request), so none can be lost here.
+    let sibling_age_bands = draft
+        .sibling_age_bands
         .iter()
-        .filter_map(|born| u32::try_from(start_year - born).ok())
-        .filter_map(|years| AgeBand::for_age(years).ok())
-        .map(|band| convert::age_band_to_proto(band) as i32)
+        .map(|band| convert::age_band_to_proto(*band) as i32)
         .collect();
     PlacementRequestFacts {
         requesting_unit: content.requesting_unit.clone(),

@@ -53,8 +53,10 @@ pub fn latest_start(today: NaiveDate) -> NaiveDate {
     today + chrono::Days::new(366 * 2)
 }
 
-/// The child's age band on the wanted start date, by birth year (requests carry the year, not
-/// the date of birth).
+/// The child's (or a sibling's) age band on the wanted start date, by birth year (requests
+/// carry the year, not the date of birth). A birth year that is valid today can still be over
+/// 20 on a start date up to two years ahead: such a request is refused, since matching counts
+/// the places needed from these bands and a child without one would go uncounted.
 pub fn age_band_at_start(birth_year: i32, start: NaiveDate) -> Result<AgeBand, AgeBandError> {
     let years = u32::try_from((start.year() - birth_year).max(0)).unwrap_or(0);
     AgeBand::for_age(years)
@@ -84,6 +86,24 @@ mod tests {
             Ok(AgeBand::Age13To20)
         );
         assert!(age_band_at_start(2005, day(2026, 1, 1)).is_err());
+    }
+
+    #[test]
+    fn a_birth_year_valid_today_can_be_over_twenty_on_the_start_date() {
+        let today = day(2026, 11, 25);
+        assert!(is_child_birth_year(2006, today));
+        assert_eq!(
+            age_band_at_start(2006, day(2026, 12, 31)),
+            Ok(AgeBand::Age13To20)
+        );
+        assert_eq!(
+            age_band_at_start(2006, day(2027, 1, 1)),
+            Err(AgeBandError::OutOfRange { years: 21 })
+        );
+        assert_eq!(
+            age_band_at_start(2006, latest_start(today)),
+            Err(AgeBandError::OutOfRange { years: 22 })
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ on_both_backends!(
     municipalities_see_and_change_only_their_own,
     every_withdrawal_reason,
     request_validation_names_fields,
+    siblings_over_twenty_on_the_start_date_are_refused,
 );
 
 fn placement_request(code: &str) -> pb::PlacementRequest {
@@ -650,6 +651,81 @@ async fn request_validation_names_fields(storage: Storage) {
     assert!(
         listed.placement_requests.is_empty(),
         "nothing refused was stored"
+    );
+}
+
+/// A sibling with no age band on the wanted start date is refused rather than left out of the
+/// event, where matching would count one place too few.
+async fn siblings_over_twenty_on_the_start_date_are_refused(storage: Storage) {
+    let Some(fixture) = Fixture::start(storage).await else {
+        return;
+    };
+    let staff = fixture.staff();
+    let mut content = placement_request("2080");
+    let start_year = content.wanted_start_date.unwrap().year;
+    // Born 21 years before the start year: a valid birth year today, over 20 on the start date.
+    content.sibling_birth_years = vec![start_year - 6, start_year - 21];
+    let status = open(&fixture, &staff, content.clone(), &new_key())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&status),
+        ["placement_request.sibling_birth_years[1]"]
+    );
+    let details = status.get_details_bad_request().unwrap();
+    assert!(
+        details.field_violations[0]
+            .description
+            .contains("on the wanted start date"),
+        "{details:?}"
+    );
+
+    // Twenty in the start year is still in a band; moving the start a year later is refused.
+    content.wanted_start_date.as_mut().unwrap().year = start_year - 1;
+    let opened = open(&fixture, &staff, content, &new_key()).await.unwrap();
+    let later = pb::PlacementRequest {
+        id: opened.id.clone(),
+        wanted_start_date: Some(common::Date {
+            year: start_year,
+            month: 1,
+            day: 15,
+        }),
+        ..Default::default()
+    };
+    let status = update(
+        &fixture,
+        &staff,
+        later,
+        &["wanted_start_date"],
+        &opened.etag,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        violated_fields(&status),
+        ["placement_request.sibling_birth_years[1]"]
+    );
+    // So is naming, in an update, a sibling who is over 20 on the stored start date.
+    let opened = open(&fixture, &staff, placement_request("2080"), &new_key())
+        .await
+        .unwrap();
+    let older = pb::PlacementRequest {
+        id: opened.id.clone(),
+        sibling_birth_years: vec![start_year - 21],
+        ..Default::default()
+    };
+    let status = update(
+        &fixture,
+        &staff,
+        older,
+        &["sibling_birth_years"],
+        &opened.etag,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        violated_fields(&status),
+        ["placement_request.sibling_birth_years[0]"]
     );
 }
 

@@ -59,7 +59,7 @@ pub async fn list(
         &request,
         &pool,
         ctx.today(),
-        &Weights::default(),
+        &Weights::from(ctx.county.matching()),
         RankOptions {
             top_n: None,
             include_excluded: message.include_excluded,

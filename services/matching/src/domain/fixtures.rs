@@ -27,6 +27,18 @@ pub fn point(lat: f64, lon: f64) -> GeoPoint {
     }
 }
 
+/// A Dalarna county of Falun alone with `section` (TOML) added to its file.
+pub fn county_with(section: &str) -> County {
+    County::parse(
+        &hearth_domain::CountySlug::parse("dalarna").unwrap(),
+        hearth_domain::CountyCode::parse("20").unwrap(),
+        "Dalarna",
+        "test.toml",
+        &format!("[[members]]\ncode = \"2080\"\nname = \"Falun\"\n{section}"),
+    )
+    .unwrap()
+}
+
 pub const FALUN: &str = "2080";
 pub const BORLANGE: &str = "2081";
 

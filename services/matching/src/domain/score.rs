@@ -12,8 +12,9 @@ use super::distance::Distance;
 use super::pool::{PoolFamily, Request};
 use super::text::{Sentence, count};
 
-/// How much each component can add at most. The county file will carry a county's own weights
-/// (a later slice); until then every county ranks with [`Weights::default`].
+/// How much each component can add at most, and the references its share is measured
+/// against. The maxima are the county's (`[matching.weights]` in the county file, see
+/// [`hearth_county::ScoreWeights`] for the defaults and why); the references are fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Weights {
     /// Points for experience with every one of the child's needs (shared out by needs met).
@@ -34,22 +35,33 @@ pub struct Weights {
     pub waiting_reference_days: u32,
 }
 
+impl Weights {
+    /// Distance points fall to none at 100 km.
+    pub const DISTANCE_REFERENCE_KM: u32 = 100;
+    /// Full waiting points after a year without a placement.
+    pub const WAITING_REFERENCE_DAYS: u32 = 365;
+}
+
 impl Default for Weights {
-    /// The child's needs weigh most (the point of matching); then the support the home will
-    /// need, and the distance (school and network, though the hard limit already keeps the
-    /// family near); the basic course and earlier experience count as much as each other; the
-    /// wait keeps the pool fair without outranking the child's needs: a year's wait is worth
-    /// as much as one of four needs met.
+    /// The weights of a county file without `[matching.weights]`.
     fn default() -> Self {
+        Self::from(&hearth_county::MatchingSettings::default())
+    }
+}
+
+impl From<&hearth_county::MatchingSettings> for Weights {
+    /// A county's ranking weights from its county file.
+    fn from(settings: &hearth_county::MatchingSettings) -> Self {
+        let given = settings.weights;
         Self {
-            needs_experience: 40,
-            distance: 20,
-            distance_reference_km: 100,
-            basic_course: 10,
-            support: 15,
-            earlier_experience: 10,
-            waiting: 10,
-            waiting_reference_days: 365,
+            needs_experience: given.needs_experience,
+            distance: given.distance,
+            distance_reference_km: Self::DISTANCE_REFERENCE_KM,
+            basic_course: given.basic_course,
+            support: given.support,
+            earlier_experience: given.earlier_experience,
+            waiting: given.waiting,
+            waiting_reference_days: Self::WAITING_REFERENCE_DAYS,
         }
     }
 }
@@ -322,7 +334,7 @@ impl Component {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::{date, family, request};
+    use crate::domain::fixtures::{county_with, date, family, request};
     use crate::domain::pool::{Need, SupportKind};
 
     const ON: fn() -> NaiveDate = || date(2026, 3, 1);
@@ -335,6 +347,45 @@ mod tests {
     ) -> Component {
         let score = score(request, family, distance, ON(), &Weights::default());
         *score.components.iter().find(|c| c.kind() == kind).unwrap()
+    }
+
+    #[test]
+    fn the_weights_come_from_the_county_file() {
+        assert_eq!(
+            Weights::default(),
+            Weights {
+                needs_experience: 40,
+                distance: 20,
+                distance_reference_km: 100,
+                basic_course: 10,
+                support: 15,
+                earlier_experience: 10,
+                waiting: 10,
+                waiting_reference_days: 365,
+            },
+            "a county file without [matching.weights] ranks as before"
+        );
+        let county = county_with("[matching.weights]\nneeds_experience = 100\nbasic_course = 0");
+        let weights = Weights::from(county.matching());
+        assert_eq!(weights.needs_experience, 100);
+        assert_eq!(weights.basic_course, 0);
+        assert_eq!(weights.support, 15);
+        let mut f = family("a");
+        f.accepted_needs = vec![Need::Trauma];
+        f.basic_course_done = true;
+        let mut r = request();
+        r.needs = vec![Need::Trauma, Need::SchoolProblems];
+        let scored = score(&r, &f, None, ON(), &weights);
+        let points = |kind| {
+            scored
+                .components
+                .iter()
+                .find(|c: &&Component| c.kind() == kind)
+                .unwrap()
+                .points
+        };
+        assert_eq!(points(ComponentKind::NeedsExperience), 50);
+        assert_eq!(points(ComponentKind::BasicCourse), 0);
     }
 
     #[test]

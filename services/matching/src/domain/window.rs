@@ -1,5 +1,6 @@
 //! The proposal's answer window: after a proposal of a family it has not met, the municipality
-//! must meet the family and answer within 14 days.
+//! must meet the family and answer within the county's `answer_days` (`[matching]` in the
+//! county file; 14 days unless it says otherwise).
 //!
 //! Counted on Europe/Stockholm calendar dates, never on instants, so that the last day is a
 //! date both sides can read off a calendar and a summer-time switch cannot move it: made on
@@ -8,8 +9,13 @@
 
 use chrono::{Days, NaiveDate};
 
-/// The window's length in days until the county file sets its own.
-pub const DEFAULT_WINDOW_DAYS: u32 = 14;
+/// The window's length in days for a county file that does not set its own.
+pub const DEFAULT_WINDOW_DAYS: u32 = hearth_county::MatchingSettings::DEFAULT_ANSWER_DAYS;
+
+/// The county's window length in days.
+pub fn window_days(county: &hearth_county::County) -> u32 {
+    county.matching().answer_days
+}
 
 /// The last day to answer a proposal made on `made_on`: `days` calendar days later. `None` only
 /// past the end of the calendar chrono can represent.
@@ -31,6 +37,7 @@ pub fn has_lapsed(due: NaiveDate, today: NaiveDate) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::county_with;
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -78,6 +85,16 @@ mod tests {
         assert_eq!(
             answer_due_date(date(2028, 2, 15), 14),
             Some(date(2028, 2, 29))
+        );
+    }
+
+    #[test]
+    fn the_window_comes_from_the_county_file() {
+        assert_eq!(window_days(&hearth_county::County::dalarna()), 14);
+        let county = county_with("[matching]\nanswer_days = 21");
+        assert_eq!(
+            answer_due_date(date(2026, 3, 1), window_days(&county)),
+            Some(date(2026, 3, 22))
         );
     }
 

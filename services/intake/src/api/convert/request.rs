@@ -22,6 +22,8 @@ pub struct RequestDraft {
     pub municipality: MunicipalityCode,
     pub district: Option<String>,
     pub age_band: AgeBand,
+    /// One band per sibling, in the request's order, on the wanted start date.
+    pub sibling_age_bands: Vec<AgeBand>,
     pub commission_kind: CommissionKind,
     /// The request's content with output-only fields cleared: what is sealed and stored.
     pub content: pb::PlacementRequest,
@@ -91,19 +93,12 @@ pub fn check_request(
         today,
         violations,
     );
-    let age_band = match (birth_year, wanted_start_date) {
-        (Some(born), Some(start)) => match age_band_at_start(born, start) {
-            Ok(band) => Some(band),
-            Err(error) => {
-                violations.add(
-                    path("birth_year"),
-                    format!("{error} on the wanted start date"),
-                );
-                None
-            }
-        },
-        _ => None,
-    };
+    let age_band = check_age_band(
+        birth_year,
+        wanted_start_date,
+        &path("birth_year"),
+        violations,
+    );
 
     match pb::Sex::try_from(input.sex) {
         Ok(pb::Sex::Unspecified) => {
@@ -127,14 +122,14 @@ pub fn check_request(
             format!("may list at most {MAX_SIBLINGS} siblings"),
         );
     }
+    // Every sibling needs a band on the start date: matching counts the places from them.
+    let mut sibling_age_bands = Vec::with_capacity(input.sibling_birth_years.len());
     for (index, year) in input.sibling_birth_years.iter().enumerate() {
-        check_birth_year(
-            *year,
-            &format!("{}[{index}]", path("sibling_birth_years")),
-            oldest_birth_year,
-            today,
-            violations,
-        );
+        let at = format!("{}[{index}]", path("sibling_birth_years"));
+        let born = check_birth_year(*year, &at, oldest_birth_year, today, violations);
+        if let Some(band) = check_age_band(born, wanted_start_date, &at, violations) {
+            sibling_age_bands.push(band);
+        }
     }
 
     let commission_kind = match convert::commission_kind(input.commission_kind) {
@@ -273,6 +268,7 @@ pub fn check_request(
         municipality,
         district,
         age_band: age_band?,
+        sibling_age_bands,
         commission_kind: commission_kind?,
         content,
     })
@@ -332,6 +328,23 @@ fn check_birth_year(
         None
     } else {
         Some(year)
+    }
+}
+
+/// The age band on the wanted start date of a checked birth year; `None` (with a violation on
+/// `field` when the band is missing) unless both the year and the date passed their checks.
+fn check_age_band(
+    birth_year: Option<i32>,
+    start: Option<NaiveDate>,
+    field: &str,
+    violations: &mut Violations,
+) -> Option<AgeBand> {
+    match age_band_at_start(birth_year?, start?) {
+        Ok(band) => Some(band),
+        Err(error) => {
+            violations.add(field, format!("{error} on the wanted start date"));
+            None
+        }
     }
 }
 
