@@ -51,6 +51,7 @@ pub fn candidate(candidate: &Candidate<'_>) -> pb::Candidate {
         score: candidate.score.total,
         score_factors: components.iter().map(factor).collect(),
         failed_constraints: Vec::new(),
+        failures: Vec::new(),
         distance_km: candidate.distance.map_or(0, |distance| {
             u32::try_from(distance.rounded_km()).unwrap_or(u32::MAX)
         }),
@@ -70,6 +71,18 @@ pub fn excluded(excluded: &Excluded<'_>) -> pb::Candidate {
             .failures
             .iter()
             .map(|failure| constraint(failure) as i32)
+            .collect(),
+        failures: excluded
+            .failures
+            .iter()
+            .map(|failure| {
+                let sentence = failure.explain();
+                pb::ConstraintFailure {
+                    constraint: constraint(failure) as i32,
+                    explanation_sv: sentence.sv,
+                    explanation_en: sentence.en,
+                }
+            })
             .collect(),
         waiting_since: excluded.family.waiting_since.map(date_to_proto),
         ..Default::default()

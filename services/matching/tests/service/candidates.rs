@@ -80,6 +80,23 @@ async fn an_approved_family_is_ranked_for_an_open_request(storage: Storage) {
             pb::HardConstraint::CommissionKind
         ]
     );
+    // Each failure says why, in Swedish and English, in the same order.
+    assert_eq!(
+        excluded
+            .failures
+            .iter()
+            .map(|failure| failure.constraint())
+            .collect::<Vec<_>>(),
+        [
+            pb::HardConstraint::AgeBand,
+            pb::HardConstraint::CommissionKind
+        ]
+    );
+    for failure in &excluded.failures {
+        assert!(!failure.explanation_sv.is_empty(), "{failure:?}");
+        assert!(!failure.explanation_en.is_empty(), "{failure:?}");
+        assert_ne!(failure.explanation_sv, failure.explanation_en);
+    }
     let without = fixture
         .candidates(&other, false, &fixture.staff())
         .await
