@@ -4,13 +4,12 @@
 //! its inbox entry; an event older than what is recorded of its placement is skipped, and an
 //! end that arrives before its start waits for it (`Retry`).
 
-use hearth_bus::{EventEnvelope, EventHandler, HandlerError, payload_type_name};
+use hearth_bus::{EventEnvelope, EventHandler, HandlerError, decode_payload};
 use hearth_domain::MunicipalityCode;
 use hearth_proto::common::v1::RequestingUnit;
 use hearth_proto::convert;
 use hearth_proto::events::v1::{PlacementEnded, PlacementStarted};
 use hearth_rpc::ServiceContext;
-use prost::Message;
 use sea_orm::DatabaseTransaction;
 
 use crate::app::keys::refresh_use_values;
@@ -59,7 +58,7 @@ impl EventHandler for PlacementHandler {
 
 /// Records a placement's start; `false` when it was recorded already.
 async fn started(txn: &DatabaseTransaction, event: &EventEnvelope) -> Result<bool, HandlerError> {
-    let started: PlacementStarted = payload(event, "hearth.events.v1.PlacementStarted")?;
+    let started: PlacementStarted = decode_payload(event, "hearth.events.v1.PlacementStarted")?;
     let recorded = recorded(event, &started.placement_id)?;
     if placements::find(txn, recorded.placement_id)
         .await?
@@ -79,7 +78,7 @@ async fn started(txn: &DatabaseTransaction, event: &EventEnvelope) -> Result<boo
 
 /// Records a placement's last day; `false` for an event older than what is recorded.
 async fn ended(txn: &DatabaseTransaction, event: &EventEnvelope) -> Result<bool, HandlerError> {
-    let ended: PlacementEnded = payload(event, "hearth.events.v1.PlacementEnded")?;
+    let ended: PlacementEnded = decode_payload(event, "hearth.events.v1.PlacementEnded")?;
     let recorded = recorded(event, &ended.placement_id)?;
     let last_day = date(ended.end_date.as_ref(), "end_date")?;
     let Some(row) = placements::find(txn, recorded.placement_id).await? else {
@@ -97,25 +96,6 @@ async fn ended(txn: &DatabaseTransaction, event: &EventEnvelope) -> Result<bool,
 
 fn permanent(message: String) -> HandlerError {
     HandlerError::Permanent(message)
-}
-
-/// The event's payload, of the type its event type carries.
-fn payload<M: Message + Default>(
-    event: &EventEnvelope,
-    type_name: &str,
-) -> Result<M, HandlerError> {
-    let Some(payload) = &event.payload else {
-        return Err(permanent(format!("{} without a payload", event.event_type)));
-    };
-    if payload_type_name(payload) != type_name {
-        return Err(permanent(format!(
-            "{} with payload {}",
-            event.event_type,
-            payload_type_name(payload)
-        )));
-    }
-    M::decode(payload.value.as_slice())
-        .map_err(|error| permanent(format!("undecodable {type_name}: {error}")))
 }
 
 /// The placement and the version of the event.

@@ -2,10 +2,10 @@
 //! intake publishes is in `published.rs`.)
 
 use crate::app::requests::mark_placed;
-use hearth_bus::{EventEnvelope, EventHandler, HandlerError, payload_type_name};
+use hearth_bus::{EventEnvelope, EventHandler, HandlerError, decode_payload};
 use hearth_proto::events::v1::PlacementStarted;
-use hearth_rpc::{ServiceContext, ServiceError};
-use prost::Message;
+use hearth_rpc::ServiceContext;
+use hearth_rpc::handler::handler_error;
 use sea_orm::DatabaseTransaction;
 
 /// Applies `placement.started` from matching.
@@ -30,26 +30,12 @@ impl EventHandler for PlacementStartedHandler {
         txn: &DatabaseTransaction,
         event: &EventEnvelope,
     ) -> Result<(), HandlerError> {
-        let Some(payload) = &event.payload else {
-            return Err(HandlerError::Permanent(
-                "placement.started without a payload".to_owned(),
-            ));
-        };
-        if payload_type_name(payload) != "hearth.events.v1.PlacementStarted" {
-            return Err(HandlerError::Permanent(format!(
-                "placement.started with payload {}",
-                payload_type_name(payload)
-            )));
-        }
-        let started = PlacementStarted::decode(payload.value.as_slice()).map_err(|error| {
-            HandlerError::Permanent(format!("undecodable PlacementStarted: {error}"))
-        })?;
+        let started: PlacementStarted = decode_payload(event, "hearth.events.v1.PlacementStarted")?;
         // A request that is unknown, withdrawn or placed already is left alone: the event is
         // applied (recorded in the inbox) and has nothing more to change.
-        match mark_placed(txn, &self.ctx, &started.placement_request_id).await {
-            Ok(_) => Ok(()),
-            Err(ServiceError::Internal(message)) => Err(HandlerError::Permanent(message)),
-            Err(error) => Err(HandlerError::Retry(error.to_string())),
-        }
+        mark_placed(txn, &self.ctx, &started.placement_request_id)
+            .await
+            .map(|_placed| ())
+            .map_err(handler_error)
     }
 }
