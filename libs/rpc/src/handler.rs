@@ -75,6 +75,40 @@ pub fn required_id(value: &str, field: &str) -> Result<String, ServiceError> {
     id.ok_or_else(|| ServiceError::invalid(field, "is required"))
 }
 
+/// The ends of a `TimeRange` filter (`hearth.common.v1.TimeRange`): `from` inclusive, `to`
+/// exclusive, either open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A `TimeRange` filter's ends; violations against `field` (`field.start_time`,
+/// `field.end_time`).
+pub fn time_range(
+    range: Option<&hearth_proto::common::v1::TimeRange>,
+    field: &str,
+    violations: &mut Violations,
+) -> TimeRange {
+    let Some(range) = range else {
+        return TimeRange::default();
+    };
+    let mut end = |value: Option<&prost_types::Timestamp>, name: &str| {
+        let value = value?;
+        let parsed = hearth_proto::convert::timestamp(value);
+        if parsed.is_none() {
+            violations.add(format!("{field}.{name}"), "is not a valid timestamp");
+        }
+        parsed
+    };
+    let from = end(range.start_time.as_ref(), "start_time");
+    let to = end(range.end_time.as_ref(), "end_time");
+    if from.zip(to).is_some_and(|(from, to)| to <= from) {
+        violations.add(format!("{field}.end_time"), "must be later than start_time");
+    }
+    TimeRange { from, to }
+}
+
 /// The idempotency key of a create or action named `operation` (AIP-155): `key` as the client
 /// sent it, and `rest` the request's bytes without the key, which a retry must repeat. A bad
 /// key is a violation of `idempotency_key`.

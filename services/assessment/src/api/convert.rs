@@ -15,14 +15,14 @@ use crate::domain::profile::{
 use crate::domain::stage::{Outcome, Stage};
 use crate::domain::timing::{self, Distribution};
 use crate::store::entities::{assessment_case, family_profile, register_check};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use hearth_county::County;
 use hearth_domain::{MunicipalityCode, Violations};
 use hearth_proto::assessment::v1 as pb;
 use hearth_proto::common::v1 as common;
 use hearth_proto::convert;
 use hearth_proto::events::v1::HouseholdDetails;
-use hearth_rpc::handler::{self, idempotency_key, resource_id};
+use hearth_rpc::handler::{self, TimeRange, idempotency_key, resource_id, time_range};
 use hearth_rpc::idempotency::IdempotencyKey;
 use hearth_rpc::{ServiceContext, ServiceError};
 use prost::Message;
@@ -60,38 +60,6 @@ pub fn bounded_text(value: &str, max: usize, field: &str, violations: &mut Viola
         violations.add(field, format!("must be at most {max} characters"));
     }
     trimmed.to_owned()
-}
-
-/// The ends of a `TimeRange` filter: `from` inclusive, `to` exclusive, either open.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TimeRange {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-}
-
-/// A `TimeRange` filter's ends; violations against `field`.
-fn time_range(
-    range: Option<&common::TimeRange>,
-    field: &str,
-    violations: &mut Violations,
-) -> TimeRange {
-    let Some(range) = range else {
-        return TimeRange::default();
-    };
-    let mut end = |value: Option<&prost_types::Timestamp>, name: &str| {
-        let value = value?;
-        let parsed = convert::timestamp(value);
-        if parsed.is_none() {
-            violations.add(format!("{field}.{name}"), "is not a valid timestamp");
-        }
-        parsed
-    };
-    let from = end(range.start_time.as_ref(), "start_time");
-    let to = end(range.end_time.as_ref(), "end_time");
-    if from.zip(to).is_some_and(|(from, to)| to <= from) {
-        violations.add(format!("{field}.end_time"), "must be later than start_time");
-    }
-    TimeRange { from, to }
 }
 
 /// Each of `values` read by `read`; an unknown one is a violation of `field[i]`.

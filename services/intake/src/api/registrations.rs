@@ -1,7 +1,6 @@
 //! Interest registrations: register (public intake), get, list, update contact details,
 //! withdraw.
 
-use super::convert::check_time_range;
 use super::convert::registration::{check_address, check_contact_update, check_registration};
 use super::support::{self, REGISTRANTS, REGISTRATION_STAFF};
 use crate::published;
@@ -275,7 +274,7 @@ pub async fn list(
             );
         }
     }
-    let (from, to) = check_time_range(request.create_time.as_ref(), "create_time", &mut violations);
+    let created = handler::time_range(request.create_time.as_ref(), "create_time", &mut violations);
     let view = match pb::InterestRegistrationView::try_from(request.view) {
         Ok(view) => view,
         Err(_) => {
@@ -293,10 +292,10 @@ pub async fn list(
     if !request.channels.is_empty() {
         query = query.filter(row::Column::Channel.is_in(request.channels.clone()));
     }
-    if let Some(from) = from {
+    if let Some(from) = created.from {
         query = query.filter(row::Column::CreatedAt.gte(from));
     }
-    if let Some(to) = to {
+    if let Some(to) = created.to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
     let txn = ctx.begin().await?;

@@ -1,6 +1,5 @@
 //! Placement requests: open, get, list, update (keeping every version), withdraw.
 
-use super::convert::check_time_range;
 use super::convert::request::{RequestDraft, apply_mask, check_request, check_withdrawal};
 use super::support::{self, REQUEST_STAFF};
 use crate::app::requests::{
@@ -184,7 +183,7 @@ pub async fn list(
             );
         }
     }
-    let (from, to) = check_time_range(request.create_time.as_ref(), "create_time", &mut violations);
+    let created = handler::time_range(request.create_time.as_ref(), "create_time", &mut violations);
     let page = list_page(&request, PAGE_SIZES, &mut violations);
     violations.finish()?;
     // Municipality staff see their own municipality's requests and nothing else.
@@ -220,10 +219,10 @@ pub async fn list(
     if !request.commission_kinds.is_empty() {
         query = query.filter(row::Column::CommissionKind.is_in(request.commission_kinds.clone()));
     }
-    if let Some(from) = from {
+    if let Some(from) = created.from {
         query = query.filter(row::Column::CreatedAt.gte(from));
     }
-    if let Some(to) = to {
+    if let Some(to) = created.to {
         query = query.filter(row::Column::CreatedAt.lt(to));
     }
     let txn = ctx.begin().await?;
