@@ -379,3 +379,19 @@ pub fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
     );
     request
 }
+
+/// Generates `sqlite::<name>` and `postgres::<name>` tests for each scenario `async fn
+/// name(Storage)`: every service scenario runs on both databases (the PostgreSQL one skips, or
+/// fails with `CI=true`, without `HEARTH_TEST_DATABASE_URL`). Invoke it in the module that holds
+/// the scenarios.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name($crate::Storage::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name($crate::Storage::Postgres).await })*
+        }
+    };
+}

@@ -17,18 +17,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-/// Generates `sqlite::<name>` and `postgres::<name>` for each scenario `name(Storage)`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(hearth_testkit::Storage::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(hearth_testkit::Storage::Postgres).await })*
-        }
-    };
-}
-pub(crate) use on_both_backends;
+pub(crate) use hearth_testkit::on_both_backends;
 
 pub struct Fixture {
     pub hearth: TestHearth,

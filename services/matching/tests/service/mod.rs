@@ -20,18 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::Channel;
 
-/// Generates `sqlite::<name>` and `postgres::<name>` for each scenario `name(Storage)`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(hearth_testkit::Storage::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(hearth_testkit::Storage::Postgres).await })*
-        }
-    };
-}
-pub(crate) use on_both_backends;
+pub(crate) use hearth_testkit::on_both_backends;
 
 /// The day the tests start on (a Monday, winter time).
 pub const START: &str = "2026-02-02T09:00:00Z";
