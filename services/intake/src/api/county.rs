@@ -6,7 +6,6 @@ use hearth_proto::common::v1 as common;
 use hearth_proto::convert;
 use hearth_proto::intake::v1 as pb;
 use hearth_rpc::handler::{PageSizes, accept, list_page};
-use hearth_rpc::paging::{Page, Position};
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use tonic::Request;
 
@@ -56,7 +55,7 @@ pub async fn list_members(
             }),
         })
         .collect();
-    let (members, next_page_token) = page_of(members, &page);
+    let (members, next_page_token) = page.of_list(members);
     Ok(pb::ListMemberMunicipalitiesResponse {
         members,
         next_page_token,
@@ -71,41 +70,16 @@ pub async fn list_fee_levels(
     let mut violations = Violations::new();
     let page = list_page(&request, PAGE_SIZES, &mut violations);
     violations.finish()?;
-    let levels = ctx
-        .county
-        .fee_levels()
-        .iter()
-        .map(|level| pb::FeeLevel {
-            code: level.code.clone(),
-            name: level.name.clone(),
-            monthly_fee: Some(common::Money {
-                ore: level.monthly_fee_ore,
-            }),
-        })
-        .collect();
-    let (fee_levels, next_page_token) = page_of(levels, &page);
+    let levels = ctx.county.fee_levels().iter().map(|level| pb::FeeLevel {
+        code: level.code.clone(),
+        name: level.name.clone(),
+        monthly_fee: Some(common::Money {
+            ore: level.monthly_fee_ore,
+        }),
+    });
+    let (fee_levels, next_page_token) = page.of_list(levels);
     Ok(pb::ListFeeLevelsResponse {
         fee_levels,
         next_page_token,
     })
-}
-
-/// One page of a list from the county file: a short, fixed list, so a position is an index.
-fn page_of<T>(items: Vec<T>, page: &Page) -> (Vec<T>, String) {
-    let start = page
-        .after
-        .as_ref()
-        .and_then(|after| after.id.parse::<usize>().ok())
-        .map_or(0, |last| last + 1);
-    let mut rows: Vec<(usize, T)> = items
-        .into_iter()
-        .enumerate()
-        .skip(start)
-        .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
-        .collect();
-    let token = page.finish(&mut rows, |(index, _)| Position {
-        time: chrono::DateTime::UNIX_EPOCH,
-        id: index.to_string(),
-    });
-    (rows.into_iter().map(|(_, item)| item).collect(), token)
 }

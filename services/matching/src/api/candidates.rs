@@ -12,7 +12,6 @@ use hearth_audit::AuditAction;
 use hearth_proto::matching::v1 as pb;
 use hearth_proto::matching::v1::matching_service_server::SERVICE_NAME;
 use hearth_rpc::handler::{PageSizes, accept, audit, list_page, resource_id, rpc_path};
-use hearth_rpc::paging::Position;
 use hearth_rpc::{ServiceContext, ServiceError, Violations};
 use tonic::Request;
 
@@ -21,16 +20,6 @@ const PAGE_SIZES: PageSizes = PageSizes {
     default: 20,
     max: 100,
 };
-
-/// Where a page of the list stands: the count of entries before it (the list is computed, not
-/// stored, so the token carries an offset in its time field).
-fn position(offset: usize, family_id: &str) -> Position {
-    Position {
-        time: chrono::DateTime::from_timestamp_micros(i64::try_from(offset).unwrap_or(i64::MAX))
-            .unwrap_or_default(),
-        id: family_id.to_owned(),
-    }
-}
 
 pub async fn list(
     ctx: &ServiceContext,
@@ -67,27 +56,12 @@ pub async fn list(
     );
 
     // Candidates best first, then (when asked) the excluded by id: one list, paged.
-    let start = page
-        .after
-        .as_ref()
-        .and_then(|after| usize::try_from(after.time.timestamp_micros()).ok())
-        .unwrap_or(0);
-    let limit = usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX);
     let entries = ranking
         .candidates
         .iter()
         .map(convert::candidate)
         .chain(ranking.excluded.iter().map(convert::excluded));
-    let mut rows: Vec<(usize, pb::Candidate)> = entries
-        .enumerate()
-        .skip(start)
-        .take(limit)
-        .map(|(index, entry)| (index + 1, entry))
-        .collect();
-    let next_page_token = page.finish(&mut rows, |(shown, entry)| {
-        position(*shown, &entry.family_profile_id)
-    });
-    let candidates: Vec<pb::Candidate> = rows.into_iter().map(|(_, entry)| entry).collect();
+    let (candidates, next_page_token) = page.of_list(entries);
 
     audit(
         ctx,
